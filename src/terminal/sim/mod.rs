@@ -1,0 +1,1 @@
+//! The `sim` paper-trading terminal (to be implemented).
