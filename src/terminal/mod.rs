@@ -12,7 +12,9 @@
 
 pub mod consts;
 pub mod records;
+pub mod select;
 pub mod sim;
+pub mod unavailable;
 
 use async_trait::async_trait;
 

@@ -19,7 +19,10 @@ pub struct LastError {
 
 impl LastError {
     pub fn new(code: i64, message: impl Into<String>) -> Self {
-        Self { code, message: message.into() }
+        Self {
+            code,
+            message: message.into(),
+        }
     }
     /// `RES_S_OK`: the library reports no error.
     pub fn ok() -> Self {

@@ -1,0 +1,94 @@
+//! `mt5-mcp serve`: load the config, open the terminal, answer MCP on stdio.
+//!
+//! Order matters (DESIGN §6.1): the transport is up and answering before the terminal is
+//! reached; the first connect runs in the background.
+
+use std::process::ExitCode;
+
+use rmcp::ServiceExt;
+
+use super::{ServeArgs, Transport};
+use crate::config::{self, CliOverrides, EnvSnapshot, LoadOptions};
+use crate::mt5::Mt5Client;
+use crate::server::Mt5Server;
+use crate::terminal::{self, InitParams};
+
+pub fn run(args: ServeArgs) -> ExitCode {
+    let env = EnvSnapshot::capture();
+    let options = LoadOptions {
+        config_path: args.config.clone(),
+        cli: CliOverrides {
+            log_level: args.log_level.map(Into::into),
+            stateless: args.stateless(),
+            eager_connect: args.eager_connect(),
+            backend: args.backend.map(Into::into),
+        },
+    };
+    let loaded = match config::load(&options, &env) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("mt5-mcp: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::logging::init(loaded.config.logging.level);
+    if args.transport == Transport::Http {
+        eprintln!(
+            "transport error: the HTTP transport is not available in this version of mt5-mcp; use --transport stdio"
+        );
+        return ExitCode::from(2);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("mt5-mcp: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(serve_stdio(options, env, loaded)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("mt5-mcp: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+async fn serve_stdio(
+    options: LoadOptions,
+    env: EnvSnapshot,
+    loaded: config::Loaded,
+) -> anyhow::Result<()> {
+    let (reader, writer) = crate::transport::stdio::protected_stdio()?;
+    let config = &loaded.config;
+    let init = InitParams {
+        terminal_path: Some(config.mt5.terminal_path.clone()).filter(|p| !p.is_empty()),
+        login: config.mt5.login,
+        password: loaded.password.as_ref().map(|s| s.expose().to_owned()),
+        server: config.mt5.server.clone(),
+    };
+    let terminal = terminal::select::open(config);
+    let client = Mt5Client::new(terminal, init);
+    let handle = config::ConfigHandle::new(loaded.config.clone());
+    let _watch = match &loaded.source {
+        Some(path) => match handle.watch(path.clone(), options.cli, env) {
+            Ok(guard) => Some(guard),
+            Err(e) => {
+                tracing::warn!(error = %e, "config hot reload is off");
+                None
+            }
+        },
+        None => None,
+    };
+    let server = Mt5Server::new(client.clone(), handle);
+    let running = server.serve((reader, writer)).await?;
+    if config.mt5.eager_connect {
+        client.start_boot();
+    }
+    running.waiting().await?;
+    Ok(())
+}

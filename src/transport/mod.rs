@@ -1,0 +1,3 @@
+//! Transports. stdio now; loopback HTTP arrives with its own issue.
+
+pub mod stdio;

@@ -1,0 +1,179 @@
+//! Shared helpers for the end-to-end tests: spawn the real binary on the sim backend in a
+//! throwaway home, and read tool results the way an agent would.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::process::Command;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_mt5-mcp");
+
+pub struct Sandbox {
+    pub dir: TempDir,
+}
+
+impl Sandbox {
+    /// A temp home with a config for the seeded sim and `extra` TOML appended.
+    pub fn new(extra: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sb = Sandbox { dir };
+        let state = sb.path().join("data/sim/account.json");
+        let toml = format!(
+            "[mt5]\nbackend = \"sim\"\n\n[sim]\nseed = 42\nstate_path = {:?}\n{extra}\n",
+            state.display().to_string()
+        );
+        std::fs::write(sb.config_path(), toml).expect("write config");
+        sb
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.path().join("config.toml")
+    }
+
+    /// A `Command` for the binary with the sandbox's environment and nothing inherited that
+    /// could point it at a real config or account.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.path())
+            .env("XDG_CONFIG_HOME", self.path().join("xdg-config"))
+            .env("XDG_DATA_HOME", self.path().join("xdg-data"))
+            .env("MT5_MCP_LOG_LEVEL", "INFO");
+        cmd
+    }
+
+    pub async fn serve(&self) -> RunningService<RoleClient, ()> {
+        let config = self.config_path();
+        let cmd = self.command().configure(|c| {
+            c.arg("serve").arg("--config").arg(&config);
+        });
+        ().serve(TokioChildProcess::new(cmd).expect("spawn mt5-mcp"))
+            .await
+            .expect("MCP handshake")
+    }
+}
+
+pub async fn call(
+    client: &RunningService<RoleClient, ()>,
+    tool: &str,
+    args: Value,
+) -> CallToolResult {
+    let mut params = CallToolRequestParams::new(tool.to_owned());
+    if let Value::Object(map) = args {
+        params = params.with_arguments(map);
+    }
+    client
+        .call_tool(params)
+        .await
+        .unwrap_or_else(|e| panic!("{tool}: transport error {e}"))
+}
+
+pub fn texts(result: &CallToolResult) -> Vec<String> {
+    result
+        .content
+        .iter()
+        .map(|c| {
+            c.as_text()
+                .unwrap_or_else(|| panic!("unexpected content {c:?}"))
+                .text
+                .clone()
+        })
+        .collect()
+}
+
+/// The structured result of a successful call.
+pub fn ok(result: &CallToolResult) -> Value {
+    assert_ne!(
+        result.is_error,
+        Some(true),
+        "tool failed: {:?}",
+        texts(result)
+    );
+    result
+        .structured_content
+        .clone()
+        .expect("structuredContent")
+}
+
+/// The `result` array of a successful list call, checked against its text blocks.
+pub fn ok_list(result: &CallToolResult) -> Vec<Value> {
+    let items = ok(result)["result"]
+        .as_array()
+        .expect("result array")
+        .clone();
+    let blocks: Vec<Value> = texts(result)
+        .iter()
+        .map(|t| serde_json::from_str(t).unwrap())
+        .collect();
+    assert_eq!(blocks, items, "one text block per element");
+    items
+}
+
+/// The ErrorDetail of a failed call, after checking the envelope's exact shape.
+pub fn err(result: &CallToolResult) -> Value {
+    assert_eq!(
+        result.is_error,
+        Some(true),
+        "expected an error, got {:?}",
+        texts(result)
+    );
+    let blocks = texts(result);
+    assert_eq!(blocks.len(), 1, "one text block");
+    let v: Value = serde_json::from_str(&blocks[0]).expect("error text is JSON");
+    let detail = v["error"].clone();
+    let keys: Vec<&str> = detail
+        .as_object()
+        .expect("error object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "code",
+            "message",
+            "retryable",
+            "requires_human",
+            "details",
+            "mt5_retcode"
+        ]
+    );
+    detail
+}
+
+pub fn code(result: &CallToolResult) -> String {
+    err(result)["code"].as_str().unwrap().to_owned()
+}
+
+pub fn is_decimal(v: &Value) -> bool {
+    v.as_str().is_some_and(|s| {
+        let body = s.strip_prefix('-').unwrap_or(s);
+        let (i, f) = body.split_once('.').unwrap_or((body, "0"));
+        !i.is_empty() && !f.is_empty() && i.bytes().chain(f.bytes()).all(|b| b.is_ascii_digit())
+    })
+}
+
+pub fn dec(v: &Value) -> f64 {
+    assert!(is_decimal(v), "not a decimal string: {v}");
+    v.as_str().unwrap().parse().unwrap()
+}
+
+/// Parses one of our `...Z` timestamps.
+pub fn utc(v: &Value) -> chrono::DateTime<chrono::Utc> {
+    let s = v.as_str().expect("timestamp string");
+    assert!(s.ends_with('Z'), "timestamp must end in Z: {s}");
+    chrono::DateTime::parse_from_rfc3339(s)
+        .expect("RFC 3339")
+        .to_utc()
+}
