@@ -251,6 +251,18 @@ impl Mt5Client {
         }
     }
 
+    /// `account_info()`, where no answer means no account is logged in.
+    pub async fn logged_in_account(&self) -> Result<crate::terminal::AccountInfo, ToolError> {
+        self.call_opt(|t| async move { t.account_info().await })
+            .await?
+            .ok_or_else(|| {
+                ToolError::new(
+                    ErrorCode::TERMINAL_NOT_CONNECTED,
+                    "account_info returned nothing: no account is logged in.",
+                )
+            })
+    }
+
     /// Direct access for probes that must not trigger a reconnect (ping's layers decide
     /// for themselves).
     pub fn terminal(&self) -> &Arc<dyn Terminal> {

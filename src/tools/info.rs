@@ -122,16 +122,7 @@ impl Mt5Server {
     ))]
     async fn get_account_info(&self) -> Result<Json<AccountInfoOut>, ToolError> {
         self.client.ensure_connected().await?;
-        let account = self
-            .client
-            .call_opt(|t| async move { t.account_info().await })
-            .await?
-            .ok_or_else(|| {
-                ToolError::new(
-                    ErrorCode::TERMINAL_NOT_CONNECTED,
-                    "account_info returned nothing: no account is logged in.",
-                )
-            })?;
+        let account = self.client.logged_in_account().await?;
         Ok(Json(convert::account(&account)))
     }
 }

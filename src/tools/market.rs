@@ -299,16 +299,7 @@ impl Mt5Server {
                 return Err(crate::mt5::client::backend_failure(why));
             }
         };
-        let account = self
-            .client
-            .call_opt(|t| async move { t.account_info().await })
-            .await?
-            .ok_or_else(|| {
-                ToolError::new(
-                    ErrorCode::TERMINAL_NOT_CONNECTED,
-                    "account_info returned nothing: no account is logged in.",
-                )
-            })?;
+        let account = self.client.logged_in_account().await?;
         Ok(Json(CalcMarginResult {
             symbol: args.symbol.clone(),
             side: args.side.as_str().to_owned(),
