@@ -319,6 +319,28 @@ async def test_get_rates_count_honoured_and_clamped(server):
     assert abs((ts(full[-1]["time"]) - times[-1]).total_seconds()) <= 120
 
 
+async def test_rates_timeframes_agree(server):
+    """Bars of different timeframes describe the same prices: the last complete H1 bar is the
+    aggregate of the 60 M1 bars inside it (open, high, low, close, tick volume)."""
+    async with server.connect() as s:
+        for _ in range(3):
+            h1 = await s.ok_list("get_rates", {"symbol": "EURUSD", "timeframe": "H1", "count": 2})
+            m1 = await s.ok_list("get_rates", {"symbol": "EURUSD", "timeframe": "M1", "count": 180})
+            h1_again = await s.ok_list("get_rates", {"symbol": "EURUSD", "timeframe": "H1", "count": 2})
+            if h1_again[1] == h1[1]:  # no hour rolled over between the calls
+                break
+    hour = h1[1]
+    start = ts(hour["time"])
+    inside = [b for b in m1 if start <= ts(b["time"]) < start + timedelta(hours=1)]
+    assert inside, f"no M1 bars inside the H1 bar {hour}"
+    inside.sort(key=lambda b: b["time"])
+    assert dec(hour["open"]) == dec(inside[0]["open"]), (hour, inside[0])
+    assert dec(hour["close"]) == dec(inside[-1]["close"]), (hour, inside[-1])
+    assert dec(hour["high"]) == max(dec(b["high"]) for b in inside), hour
+    assert dec(hour["low"]) == min(dec(b["low"]) for b in inside), hour
+    assert hour["tick_volume"] == sum(b["tick_volume"] for b in inside), hour
+
+
 # --------------------------------------------------------------------------- calc_margin
 
 
