@@ -170,12 +170,18 @@ impl ToolError {
     }
 
     /// A call whose arguments could not be read (missing, wrong type, not an object).
-    pub fn bad_arguments(tool: &str, reason: impl std::fmt::Display) -> Self {
+    /// `field` is the argument's path (`"."` when the problem is the object itself).
+    pub fn bad_arguments(tool: &str, field: &str, reason: impl std::fmt::Display) -> Self {
+        let field = if field.is_empty() || field == "." {
+            "arguments"
+        } else {
+            field
+        };
         Self::new(
             ErrorCode::INVALID_REQUEST,
-            format!("Invalid arguments for {tool}: {reason}"),
+            format!("Invalid arguments for {tool}: {field}: {reason}"),
         )
-        .with_details(json!({ "field": "arguments", "reason": reason.to_string() }))
+        .with_details(json!({ "field": field, "reason": reason.to_string() }))
     }
 }
 

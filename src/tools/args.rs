@@ -31,8 +31,13 @@ pub struct Args<T>(pub Result<T, ToolError>);
 impl<S, T: DeserializeOwned> FromContextPart<ToolCallContext<'_, S>> for Args<T> {
     fn from_context_part(ctx: &mut ToolCallContext<'_, S>) -> Result<Self, rmcp::ErrorData> {
         let arguments = ctx.arguments.take().unwrap_or_default();
-        let parsed = serde_json::from_value::<T>(Value::Object(arguments))
-            .map_err(|e| ToolError::bad_arguments(&ctx.name, e));
+        let parsed =
+            serde_path_to_error::deserialize::<_, T>(Value::Object(arguments)).map_err(|e| {
+                // Name the offending argument: serde alone says "expected a string" but not
+                // which one.
+                let field = e.path().to_string();
+                ToolError::bad_arguments(&ctx.name, &field, e.into_inner())
+            });
         Ok(Args(parsed))
     }
 }
