@@ -65,6 +65,11 @@ section "end-to-end: official MCP Python SDK over stdio"
 export MT5_MCP_BIN="$TARGET_DIR/debug/mt5-mcp"
 echo "MT5_MCP_BIN=$MT5_MCP_BIN"
 [[ -x "$MT5_MCP_BIN" ]] || { echo "error: $MT5_MCP_BIN was not built" >&2; exit 1; }
+# A private temp root: pytest prunes old basetemp dirs under the shared one, which would race
+# with any other pytest run on the machine.
+PYTEST_DEBUG_TEMPROOT="$(mktemp -d "${TMPDIR:-/tmp}/mt5-mcp-pytest.XXXXXX")"
+export PYTEST_DEBUG_TEMPROOT
+trap 'rm -rf "$PYTEST_DEBUG_TEMPROOT"' EXIT
 "$VENV/bin/python" -m pytest tests/python -q
 
 section "all tests passed"
