@@ -32,6 +32,7 @@ mod money;
 mod path;
 mod rules;
 mod search;
+mod snapshot;
 mod store;
 mod triggers;
 mod view;
