@@ -5,13 +5,15 @@
 //! ticks whose second falls inside it; the forming bar (position 0) ends at the latest tick,
 //! so its close is the current bid.
 //!
-//! Sampling: open and close are the exact first and last ticks; high and low are the extremes
-//! over evenly spaced samples (at least 8 per bar, more when fewer bars are asked for, within
-//! a budget of about 40k evaluations per call: 500 M1 bars sample every ~4 s), so a brief
-//! spike between two samples may be missing from a bar's range, and a higher timeframe's
-//! range can differ slightly from the union of its lower-timeframe bars. That keeps 5000 M1
-//! bars at a few milliseconds. The terminal
-//! keeps at most [`MAX_BARS`] bars per series, like MT5's default "max bars in chart".
+//! Sampling: open and close are the exact first and last ticks. High and low come from
+//! evenly spaced samples inside the bar (at least 8 per bar, more when fewer bars are asked
+//! for, within about 40k evaluations per call: 500 M1 bars sample every ~4 s); they are the
+//! bids at the samples with the highest and lowest mid (or the open/close when beyond). A
+//! brief spike between two samples may therefore be missing from a bar's range, and a higher
+//! timeframe's range can differ slightly from the union of its lower-timeframe bars; `spread`
+//! is the smallest spread among the priced samples. That keeps 5000 M1 bars at a few
+//! milliseconds. A series holds at most [`MAX_BARS`] bars, like MT5's default "max bars in
+//! chart".
 
 use chrono::{Datelike, NaiveDate};
 
@@ -120,15 +122,31 @@ pub(crate) fn rates(
         let k_b = (next - off - 1).min(k_now);
         let ticks = k_b - k_a + 1;
         let samples = ticks.min(per_bar);
-        let (open, first_spread) = cursor.bid_spread(k_a);
-        let (mut high, mut low, mut spread, mut close) = (open, open, first_spread, open);
-        for j in 1..samples {
+        let (open, open_spread) = cursor.bid_spread(k_a);
+        let (close, close_spread) = if ticks > 1 {
+            cursor.bid_spread(k_b)
+        } else {
+            (open, open_spread)
+        };
+        let (mut high, mut low) = (open.max(close), open.min(close));
+        let mut spread = open_spread.min(close_spread);
+        // Interior samples: track the extremes of the mid, price only those two.
+        let (mut top, mut bottom) = ((f64::MIN, 0), (f64::MAX, 0));
+        for j in 1..samples - 1 {
             let k = k_a + (j * (ticks - 1)) / (samples - 1);
-            let (bid, s) = cursor.bid_spread(k);
-            high = high.max(bid);
-            low = low.min(bid);
-            spread = spread.min(s);
-            close = bid;
+            let lm = cursor.log_mid(k);
+            if lm > top.0 {
+                top = (lm, k);
+            }
+            if lm < bottom.0 {
+                bottom = (lm, k);
+            }
+        }
+        for (lm, k) in [top, bottom] {
+            if lm != f64::MIN && lm != f64::MAX {
+                let (bid, s) = cursor.bid_spread_of(k, lm);
+                (high, low, spread) = (high.max(bid), low.min(bid), spread.min(s));
+            }
         }
         out.push(Rate {
             time: start,
