@@ -5,15 +5,14 @@
 //! ticks whose second falls inside it; the forming bar (position 0) ends at the latest tick,
 //! so its close is the current bid.
 //!
-//! Sampling: open and close are the exact first and last ticks. High and low come from
-//! evenly spaced samples inside the bar (at least 8 per bar, more when fewer bars are asked
-//! for, within about 40k evaluations per call: 500 M1 bars sample every ~4 s); they are the
-//! bids at the samples with the highest and lowest mid (or the open/close when beyond). A
-//! brief spike between two samples may therefore be missing from a bar's range, and a higher
-//! timeframe's range can differ slightly from the union of its lower-timeframe bars; `spread`
-//! is the smallest spread among the priced samples. That keeps 5000 M1 bars at a few
-//! milliseconds. A series holds at most [`MAX_BARS`] bars, like MT5's default "max bars in
-//! chart".
+//! Sampling: open and close are the exact first and last ticks; high, low and spread are the
+//! extremes of the bids (and the smallest spread) over evenly spaced samples including both
+//! ends: at least 8 per bar, more when fewer bars are asked for, within about 40k evaluations
+//! per call (180 M1 bars or a few H1 bars sample every tick, so an H1 bar then equals the
+//! aggregate of its M1 bars exactly; 5000 M1 bars sample every ~8 s). With sparse sampling a
+//! brief spike between two samples can be missing from a bar's range. That keeps 5000 M1 bars
+//! at a few milliseconds. A series holds at most [`MAX_BARS`] bars, like MT5's default "max
+//! bars in chart".
 
 use chrono::{Datelike, NaiveDate};
 
@@ -123,30 +122,14 @@ pub(crate) fn rates(
         let ticks = k_b - k_a + 1;
         let samples = ticks.min(per_bar);
         let (open, open_spread) = cursor.bid_spread(k_a);
-        let (close, close_spread) = if ticks > 1 {
-            cursor.bid_spread(k_b)
-        } else {
-            (open, open_spread)
-        };
-        let (mut high, mut low) = (open.max(close), open.min(close));
-        let mut spread = open_spread.min(close_spread);
-        // Interior samples: track the extremes of the mid, price only those two.
-        let (mut top, mut bottom) = ((f64::MIN, 0), (f64::MAX, 0));
-        for j in 1..samples - 1 {
+        let (mut high, mut low, mut spread, mut close) = (open, open, open_spread, open);
+        for j in 1..samples {
             let k = k_a + (j * (ticks - 1)) / (samples - 1);
-            let lm = cursor.log_mid(k);
-            if lm > top.0 {
-                top = (lm, k);
-            }
-            if lm < bottom.0 {
-                bottom = (lm, k);
-            }
-        }
-        for (lm, k) in [top, bottom] {
-            if lm != f64::MIN && lm != f64::MAX {
-                let (bid, s) = cursor.bid_spread_of(k, lm);
-                (high, low, spread) = (high.max(bid), low.min(bid), spread.min(s));
-            }
+            let (bid, s) = cursor.bid_spread(k);
+            high = high.max(bid);
+            low = low.min(bid);
+            spread = spread.min(s);
+            close = bid;
         }
         out.push(Rate {
             time: start,
@@ -311,6 +294,43 @@ mod tests {
             assert!(
                 bars.windows(2).any(|w| w[0].close != w[1].close),
                 "{name} never moved"
+            );
+        }
+    }
+
+    #[test]
+    fn an_h1_bar_is_the_aggregate_of_its_m1_bars_when_every_tick_is_sampled() {
+        let m = market(180);
+        for name in ["EURUSD", "EURJPY", "BTCUSD"] {
+            let i = m.index(name).unwrap();
+            let h1 = rates(&m, i, Frame::Fixed(3_600), NOW, 0, 2)[0];
+            let m1 = rates(&m, i, Frame::Fixed(60), NOW, 0, 180);
+            let inside: Vec<_> = m1
+                .iter()
+                .filter(|b| b.time >= h1.time && b.time < h1.time + 3_600)
+                .collect();
+            assert_eq!(inside.len(), 60, "{name}");
+            assert_eq!(h1.open, inside[0].open, "{name}");
+            assert_eq!(h1.close, inside[59].close, "{name}");
+            assert_eq!(
+                h1.high,
+                inside.iter().map(|b| b.high).fold(f64::MIN, f64::max),
+                "{name}"
+            );
+            assert_eq!(
+                h1.low,
+                inside.iter().map(|b| b.low).fold(f64::MAX, f64::min),
+                "{name}"
+            );
+            assert_eq!(
+                h1.tick_volume,
+                inside.iter().map(|b| b.tick_volume).sum::<i64>(),
+                "{name}"
+            );
+            assert_eq!(
+                h1.spread,
+                inside.iter().map(|b| b.spread).min().unwrap(),
+                "{name}"
             );
         }
     }

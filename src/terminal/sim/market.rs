@@ -313,12 +313,7 @@ impl SymbolCursor<'_> {
     /// `(bid, spread)` of tick `k`, without the arrival time (bars do not need it).
     pub(crate) fn bid_spread(&mut self, k: i64) -> (f64, i64) {
         let lm = self.log_mid(k);
-        self.bid_spread_of(k, lm)
-    }
-
-    /// `(bid, spread)` of tick `k` whose log mid is already known.
-    pub(crate) fn bid_spread_of(&self, k: i64, log_mid: f64) -> (f64, i64) {
-        let (bid, _, spread) = self.market.prices(self.i, k, log_mid);
+        let (bid, _, spread) = self.market.prices(self.i, k, lm);
         (bid, spread)
     }
 }
