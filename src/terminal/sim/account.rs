@@ -152,6 +152,7 @@ impl Account {
     /// A balance operation (deposit or withdrawal) booked as a `DEAL_TYPE_BALANCE` deal.
     pub(crate) fn book_balance(&mut self, amount: f64, now_ms: i64, comment: &str) {
         let ticket = self.take_deal_ticket();
+        let amount = super::market::round_money(amount);
         self.balance = super::market::round_money(self.balance + amount);
         self.deals.push(DealRec {
             ticket,

@@ -5,13 +5,14 @@
 //! ticks whose second falls inside it; the forming bar (position 0) ends at the latest tick,
 //! so its close is the current bid.
 //!
-//! Sampling: open and close are the exact first and last ticks; high and low are the extremes
-//! over evenly spaced samples (at least 8 per bar, more when fewer bars are asked for, within
-//! a budget of about 40k evaluations per call: 500 M1 bars sample every ~4 s), so a brief
-//! spike between two samples may be missing from a bar's range, and a higher timeframe's
-//! range can differ slightly from the union of its lower-timeframe bars. That keeps 5000 M1
-//! bars at a few milliseconds. The terminal
-//! keeps at most [`MAX_BARS`] bars per series, like MT5's default "max bars in chart".
+//! Sampling: open and close are the exact first and last ticks; high, low and spread are the
+//! extremes of the bids (and the smallest spread) over evenly spaced samples including both
+//! ends: at least 8 per bar, more when fewer bars are asked for, within about 40k evaluations
+//! per call (180 M1 bars or a few H1 bars sample every tick, so an H1 bar then equals the
+//! aggregate of its M1 bars exactly; 5000 M1 bars sample every ~8 s). With sparse sampling a
+//! brief spike between two samples can be missing from a bar's range. That keeps 5000 M1 bars
+//! at a few milliseconds. A series holds at most [`MAX_BARS`] bars, like MT5's default "max
+//! bars in chart".
 
 use chrono::{Datelike, NaiveDate};
 
@@ -120,8 +121,8 @@ pub(crate) fn rates(
         let k_b = (next - off - 1).min(k_now);
         let ticks = k_b - k_a + 1;
         let samples = ticks.min(per_bar);
-        let (open, first_spread) = cursor.bid_spread(k_a);
-        let (mut high, mut low, mut spread, mut close) = (open, open, first_spread, open);
+        let (open, open_spread) = cursor.bid_spread(k_a);
+        let (mut high, mut low, mut spread, mut close) = (open, open, open_spread, open);
         for j in 1..samples {
             let k = k_a + (j * (ticks - 1)) / (samples - 1);
             let (bid, s) = cursor.bid_spread(k);
@@ -293,6 +294,43 @@ mod tests {
             assert!(
                 bars.windows(2).any(|w| w[0].close != w[1].close),
                 "{name} never moved"
+            );
+        }
+    }
+
+    #[test]
+    fn an_h1_bar_is_the_aggregate_of_its_m1_bars_when_every_tick_is_sampled() {
+        let m = market(180);
+        for name in ["EURUSD", "EURJPY", "BTCUSD"] {
+            let i = m.index(name).unwrap();
+            let h1 = rates(&m, i, Frame::Fixed(3_600), NOW, 0, 2)[0];
+            let m1 = rates(&m, i, Frame::Fixed(60), NOW, 0, 180);
+            let inside: Vec<_> = m1
+                .iter()
+                .filter(|b| b.time >= h1.time && b.time < h1.time + 3_600)
+                .collect();
+            assert_eq!(inside.len(), 60, "{name}");
+            assert_eq!(h1.open, inside[0].open, "{name}");
+            assert_eq!(h1.close, inside[59].close, "{name}");
+            assert_eq!(
+                h1.high,
+                inside.iter().map(|b| b.high).fold(f64::MIN, f64::max),
+                "{name}"
+            );
+            assert_eq!(
+                h1.low,
+                inside.iter().map(|b| b.low).fold(f64::MAX, f64::min),
+                "{name}"
+            );
+            assert_eq!(
+                h1.tick_volume,
+                inside.iter().map(|b| b.tick_volume).sum::<i64>(),
+                "{name}"
+            );
+            assert_eq!(
+                h1.spread,
+                inside.iter().map(|b| b.spread).min().unwrap(),
+                "{name}"
             );
         }
     }

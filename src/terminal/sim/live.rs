@@ -55,6 +55,18 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     })
 }
 
+/// The account, recovering from a panic in an earlier holder by forgetting the copy in
+/// memory (it may be half-updated) so the next refresh reloads the file.
+fn lock_live(m: &Mutex<Live>) -> MutexGuard<'_, Live> {
+    m.lock().unwrap_or_else(|poisoned| {
+        m.clear_poison();
+        let mut live = poisoned.into_inner();
+        live.generation = 0;
+        live.checked = None;
+        live
+    })
+}
+
 fn validate(cfg: &SimConfig) -> Result<f64, SimError> {
     let bad = |why: String| Err(SimError::Config { why });
     let deposit = cfg.balance.to_f64().unwrap_or(f64::NAN);
@@ -128,7 +140,7 @@ impl Shared {
             selection: Mutex::new(Arc::new(Vec::new())),
             notice: Mutex::new(notice),
         };
-        shared.publish_selection(&lock(&shared.live).account);
+        shared.publish_selection(&lock_live(&shared.live).account);
         Ok(shared)
     }
 
@@ -200,7 +212,7 @@ impl Shared {
     pub(crate) fn read<R>(&self, f: impl FnOnce(&Account, &Market, i64) -> R) -> TermResult<R> {
         let now = self.now_ms();
         {
-            let mut live = lock(&self.live);
+            let mut live = lock_live(&self.live);
             if let Err(e) = self.refresh(&mut live, false) {
                 tracing::warn!(
                     "sim: could not reload the paper account, serving the copy in memory: {e}"
@@ -222,7 +234,7 @@ impl Shared {
         f: impl FnOnce(&mut Account, &Market, i64) -> (R, bool),
     ) -> TermResult<R> {
         let now = self.now_ms();
-        let mut live = lock(&self.live);
+        let mut live = lock_live(&self.live);
         let _guard = self.store.lock().map_err(backend)?;
         let mut dirty = self.refresh(&mut live, true).map_err(backend)?;
         dirty |= triggers::advance(&mut live.account, &self.market, now);

@@ -13,6 +13,7 @@
 
 use super::catalogue::{PriceSource, SymbolSpec};
 use super::path::{Cursor, Path, mix, name_hash, unit};
+use super::snapshot::Snapshot;
 
 /// Rounds a price to `digits` decimals (the nearest double to the decimal value).
 pub(crate) fn round_digits(x: f64, digits: u32) -> f64 {
@@ -52,7 +53,7 @@ pub(crate) struct Quote {
 
 /// How an amount in some currency becomes USD.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Route {
+pub(crate) enum Route {
     Usd,
     /// Multiply by the symbol `CCYUSD`.
     Mul(usize),
@@ -256,6 +257,14 @@ impl Market {
             .sum()
     }
 
+    pub(crate) fn profit_route(&self, i: usize) -> Route {
+        self.models[i].profit_route
+    }
+
+    pub(crate) fn margin_route(&self, i: usize) -> Route {
+        self.models[i].margin_route
+    }
+
     /// A sequential evaluator for symbol `i` (bars, scans).
     pub(crate) fn cursor(&self, i: usize) -> SymbolCursor<'_> {
         let cursors = self.models[i]
@@ -272,41 +281,20 @@ impl Market {
 
     // ---- money --------------------------------------------------------------------------
 
-    fn convert(&self, route: Route, amount: f64, t_ms: i64, favour_broker: bool) -> f64 {
-        // Gains convert at the side that gives fewer dollars and losses at the side that
-        // costs more, like a real server's profit conversion.
-        let up = amount < 0.0 || !favour_broker;
-        match route {
-            Route::Usd => amount,
-            Route::Mul(j) => {
-                let q = self.quote(j, t_ms);
-                amount * if up { q.ask } else { q.bid }
-            }
-            Route::Div(j) => {
-                let q = self.quote(j, t_ms);
-                amount / if up { q.bid } else { q.ask }
-            }
-        }
-    }
-
     /// An amount in symbol `i`'s profit currency, in USD at instant `t_ms`.
     pub(crate) fn profit_to_usd(&self, i: usize, amount: f64, t_ms: i64) -> f64 {
-        self.convert(self.models[i].profit_route, amount, t_ms, true)
-    }
-
-    /// An amount in symbol `i`'s margin currency, in USD at instant `t_ms` (converted at the
-    /// rate that gives the larger requirement).
-    pub(crate) fn margin_to_usd(&self, i: usize, amount: f64, t_ms: i64) -> f64 {
-        self.convert(self.models[i].margin_route, amount, t_ms, false)
+        Snapshot::new(self, t_ms).profit_to_usd(i, amount)
     }
 
     /// `(trade_tick_value_profit, trade_tick_value_loss)`: USD per tick per lot.
     pub(crate) fn tick_values(&self, i: usize, t_ms: i64) -> (f64, f64) {
         let s = &self.specs[i];
         let per_tick = s.contract_size * s.tick_size();
-        let profit = self.profit_to_usd(i, per_tick, t_ms);
-        let loss = -self.profit_to_usd(i, -per_tick, t_ms);
-        (profit, loss)
+        let snap = Snapshot::new(self, t_ms);
+        (
+            snap.profit_to_usd(i, per_tick),
+            -snap.profit_to_usd(i, -per_tick),
+        )
     }
 }
 

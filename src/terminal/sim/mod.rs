@@ -32,6 +32,7 @@ mod money;
 mod path;
 mod rules;
 mod search;
+mod snapshot;
 mod store;
 mod triggers;
 mod view;
@@ -149,6 +150,18 @@ impl SimTerminal {
             })?
     }
 
+    /// A call on the account: connection check, the blocking pool, then `last_error()`.
+    async fn on_account<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Shared) -> TermResult<R> + Send + 'static,
+    ) -> TermResult<R> {
+        let r = match self.connected() {
+            Ok(()) => self.blocking(f).await,
+            Err(e) => Err(e),
+        };
+        self.finish(r)
+    }
+
     fn index(&self, symbol: &str) -> TermResult<usize> {
         self.shared.market.index(symbol).ok_or_else(not_found)
     }
@@ -245,11 +258,7 @@ impl Terminal for SimTerminal {
     }
 
     async fn account_info(&self) -> TermResult<AccountInfo> {
-        let r = match self.connected() {
-            Ok(()) => self.blocking(|s| s.read(view::account_info)).await,
-            Err(e) => Err(e),
-        };
-        self.finish(r)
+        self.on_account(|s| s.read(view::account_info)).await
     }
 
     async fn symbols_get(&self, group: Option<&str>) -> TermResult<Vec<SymbolInfo>> {
@@ -276,32 +285,29 @@ impl Terminal for SimTerminal {
     }
 
     async fn symbol_select(&self, symbol: &str, enable: bool) -> TermResult<()> {
-        let r = match self.connected().and_then(|()| self.index(symbol)) {
-            Ok(i) => {
-                self.blocking(move |s| {
-                    s.write(|acct, market, _| {
-                        let spec = market.spec(i);
-                        if acct.is_selected(spec.name, spec.visible_by_default) == enable {
-                            return (Ok(()), false);
-                        }
-                        if !enable && acct.has_exposure(spec.name) {
-                            let why =
-                                format!("Terminal: {} has open positions or orders", spec.name);
-                            return (Err(TermError::null(RES_E_FAIL, why)), false);
-                        }
-                        if enable == spec.visible_by_default {
-                            acct.selected.remove(spec.name);
-                        } else {
-                            acct.selected.insert(spec.name.to_string(), enable);
-                        }
-                        (Ok(()), true)
-                    })?
-                })
-                .await
-            }
-            Err(e) => Err(e),
+        let i = match self.index(symbol) {
+            Ok(i) => i,
+            Err(e) => return self.finish(self.connected().and(Err(e))),
         };
-        self.finish(r)
+        self.on_account(move |s| {
+            s.write(|acct, market, _| {
+                let spec = market.spec(i);
+                if acct.is_selected(spec.name, spec.visible_by_default) == enable {
+                    return (Ok(()), false);
+                }
+                if !enable && acct.has_exposure(spec.name) {
+                    let why = format!("Terminal: {} has open positions or orders", spec.name);
+                    return (Err(TermError::null(RES_E_FAIL, why)), false);
+                }
+                if enable == spec.visible_by_default {
+                    acct.selected.remove(spec.name);
+                } else {
+                    acct.selected.insert(spec.name.to_string(), enable);
+                }
+                (Ok(()), true)
+            })?
+        })
+        .await
     }
 
     async fn symbol_info_tick(&self, symbol: &str) -> TermResult<Tick> {
@@ -319,72 +325,60 @@ impl Terminal for SimTerminal {
         start_pos: u32,
         count: u32,
     ) -> TermResult<Vec<Rate>> {
-        let r = match self.connected().and_then(|()| {
+        let target = self.connected().and_then(|()| {
             let frame = Frame::of(timeframe).ok_or_else(|| invalid("unknown timeframe"))?;
             Ok((self.watched(symbol)?, frame))
-        }) {
-            Ok((i, frame)) => {
-                self.blocking(move |s| {
-                    Ok(bars::rates(
-                        &s.market,
-                        i,
-                        frame,
-                        s.now_ms(),
-                        start_pos,
-                        count,
-                    ))
-                })
-                .await
-            }
-            Err(e) => Err(e),
+        });
+        let (i, frame) = match target {
+            Ok(t) => t,
+            Err(e) => return self.finish(Err(e)),
         };
-        self.finish(r)
+        // Bars need no account; the blocking pool keeps a large request off the runtime.
+        self.on_account(move |s| {
+            Ok(bars::rates(
+                &s.market,
+                i,
+                frame,
+                s.now_ms(),
+                start_pos,
+                count,
+            ))
+        })
+        .await
     }
 
     async fn positions_get(&self, filter: &Filter) -> TermResult<Vec<Position>> {
         let filter = filter.clone();
-        let r = match self.connected() {
-            Ok(()) => {
-                self.blocking(move |s| {
-                    s.read(|acct, market, now| {
-                        let mut v: Vec<_> = acct
-                            .positions
-                            .iter()
-                            .filter(|p| keep(&filter, &p.symbol, p.ticket))
-                            .map(|p| view::position(market, p, now))
-                            .collect();
-                        v.sort_by_key(|p| (p.time_msc, p.ticket));
-                        v
-                    })
-                })
-                .await
-            }
-            Err(e) => Err(e),
-        };
-        self.finish(r)
+        self.on_account(move |s| {
+            s.read(|acct, market, now| {
+                let mut v: Vec<_> = acct
+                    .positions
+                    .iter()
+                    .filter(|p| keep(&filter, &p.symbol, p.ticket))
+                    .map(|p| view::position(market, p, now))
+                    .collect();
+                v.sort_by_key(|p| (p.time_msc, p.ticket));
+                v
+            })
+        })
+        .await
     }
 
     async fn orders_get(&self, filter: &Filter) -> TermResult<Vec<Order>> {
         let filter = filter.clone();
-        let r = match self.connected() {
-            Ok(()) => {
-                self.blocking(move |s| {
-                    s.read(|acct, market, now| {
-                        let mut v: Vec<_> = acct
-                            .orders
-                            .iter()
-                            .filter(|o| keep(&filter, &o.symbol, o.ticket))
-                            .map(|o| view::order(market, o, now))
-                            .collect();
-                        v.sort_by_key(|o| (o.time_setup, o.ticket));
-                        v
-                    })
-                })
-                .await
-            }
-            Err(e) => Err(e),
-        };
-        self.finish(r)
+        self.on_account(move |s| {
+            s.read(|acct, market, now| {
+                let mut v: Vec<_> = acct
+                    .orders
+                    .iter()
+                    .filter(|o| keep(&filter, &o.symbol, o.ticket))
+                    .map(|o| view::order(market, o, now))
+                    .collect();
+                v.sort_by_key(|o| (o.time_setup, o.ticket));
+                v
+            })
+        })
+        .await
     }
 
     async fn history_deals_get(
@@ -394,30 +388,24 @@ impl Terminal for SimTerminal {
         group: Option<&str>,
     ) -> TermResult<Vec<Deal>> {
         let group = group.map(str::to_owned);
-        let r = match self.connected() {
-            Ok(()) => {
-                self.blocking(move |s| {
-                    s.read(|acct, market, _| {
-                        let mut v: Vec<_> = acct
-                            .deals
-                            .iter()
-                            .map(|d| view::deal(market, d))
-                            .filter(|d| d.time >= date_from && d.time <= date_to)
-                            .filter(|d| {
-                                group
-                                    .as_deref()
-                                    .is_none_or(|g| group::matches(g, &d.symbol))
-                            })
-                            .collect();
-                        v.sort_by_key(|d| (d.time_msc, d.ticket));
-                        v
+        self.on_account(move |s| {
+            s.read(|acct, market, _| {
+                let mut v: Vec<_> = acct
+                    .deals
+                    .iter()
+                    .map(|d| view::deal(market, d))
+                    .filter(|d| d.time >= date_from && d.time <= date_to)
+                    .filter(|d| {
+                        group
+                            .as_deref()
+                            .is_none_or(|g| group::matches(g, &d.symbol))
                     })
-                })
-                .await
-            }
-            Err(e) => Err(e),
-        };
-        self.finish(r)
+                    .collect();
+                v.sort_by_key(|d| (d.time_msc, d.ticket));
+                v
+            })
+        })
+        .await
     }
 
     async fn order_calc_margin(
@@ -427,24 +415,24 @@ impl Terminal for SimTerminal {
         volume: f64,
         price: f64,
     ) -> TermResult<f64> {
-        let r = match self.connected().and_then(|()| {
+        let target = self.connected().and_then(|()| {
             check_calc_args(order_type, volume, &[price])?;
             self.shared
                 .market
                 .index(symbol)
                 .ok_or_else(|| invalid("unknown symbol"))
-        }) {
-            Ok(i) => {
-                self.blocking(move |s| {
-                    s.read(|acct, market, now| {
-                        round_money(money::margin(market, i, volume, price, acct.leverage, now))
-                    })
-                })
-                .await
-            }
-            Err(e) => Err(e),
+        });
+        let i = match target {
+            Ok(i) => i,
+            Err(e) => return self.finish(Err(e)),
         };
-        self.finish(r)
+        // The account's leverage is part of the formula.
+        self.on_account(move |s| {
+            s.read(|acct, market, now| {
+                round_money(money::margin(market, i, volume, price, acct.leverage, now))
+            })
+        })
+        .await
     }
 
     async fn order_calc_profit(
@@ -475,53 +463,38 @@ impl Terminal for SimTerminal {
 
     async fn order_check(&self, request: &TradeRequest) -> TermResult<OrderCheckResult> {
         let req = request.clone();
-        let r = match self.connected() {
-            Ok(()) => {
-                self.blocking(move |s| {
-                    s.read(|acct, market, now| engine::check(acct, market, now, &req))
-                })
-                .await
-            }
-            Err(e) => Err(e),
-        };
-        self.finish(r)
+        self.on_account(move |s| s.read(|acct, market, now| engine::check(acct, market, now, &req)))
+            .await
     }
 
     async fn order_send(&self, request: &TradeRequest) -> TermResult<OrderSendResult> {
         let req = request.clone();
-        let r = match self.connected() {
-            Ok(()) => {
-                self.blocking(move |s| {
-                    s.write(|acct, market, now| {
-                        let out = engine::execute(acct, market, now, &req);
-                        (out, out.retcode == TRADE_RETCODE_DONE)
-                    })
+        let out = self
+            .on_account(move |s| {
+                s.write(|acct, market, now| {
+                    let out = engine::execute(acct, market, now, &req);
+                    (out, out.retcode == TRADE_RETCODE_DONE)
                 })
-                .await
-            }
-            Err(e) => Err(e),
-        };
-        let r = r.map(|out| {
-            tracing::debug!(
-                action = request.action,
-                retcode = out.retcode,
-                order = out.order,
-                "sim: order_send"
-            );
-            OrderSendResult {
-                retcode: out.retcode,
-                deal: out.deal,
-                order: out.order,
-                volume: out.volume,
-                price: out.price,
-                bid: out.bid,
-                ask: out.ask,
-                comment: out.comment().into(),
-                request_id: self.next_request_id.fetch_add(1, Ordering::SeqCst),
-                retcode_external: 0,
-                request: request.clone(),
-            }
-        });
-        self.finish(r)
+            })
+            .await?;
+        tracing::debug!(
+            action = request.action,
+            retcode = out.retcode,
+            order = out.order,
+            "sim: order_send"
+        );
+        Ok(OrderSendResult {
+            retcode: out.retcode,
+            deal: out.deal,
+            order: out.order,
+            volume: out.volume,
+            price: out.price,
+            bid: out.bid,
+            ask: out.ask,
+            comment: out.comment().into(),
+            request_id: self.next_request_id.fetch_add(1, Ordering::SeqCst),
+            retcode_external: 0,
+            request: request.clone(),
+        })
     }
 }

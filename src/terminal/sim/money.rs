@@ -15,6 +15,7 @@
 
 use super::account::{Account, PositionRec};
 use super::market::{Market, Quote, round_money};
+use super::snapshot::Snapshot;
 use crate::terminal::consts;
 
 /// Stop-out level in percent of margin: below it the largest loser is closed.
@@ -40,7 +41,12 @@ pub(crate) fn margin(
     leverage: i64,
     t_ms: i64,
 ) -> f64 {
-    let s = market.spec(i);
+    margin_at(&Snapshot::new(market, t_ms), i, volume, price, leverage)
+}
+
+/// [`margin`] with the conversion rates of a snapshot.
+pub(crate) fn margin_at(snap: &Snapshot, i: usize, volume: f64, price: f64, leverage: i64) -> f64 {
+    let s = snap.market().spec(i);
     let lev = leverage.max(1) as f64;
     let notional = volume * s.contract_size;
     let native = match s.calc_mode {
@@ -48,7 +54,7 @@ pub(crate) fn margin(
         consts::SYMBOL_CALC_MODE_CFDLEVERAGE => notional * price / lev,
         _ => notional / lev,
     } * s.margin_rate;
-    market.margin_to_usd(i, native, t_ms)
+    snap.margin_to_usd(i, native)
 }
 
 /// Profit in USD (unrounded) of `volume` lots bought (`kind` buy side) or sold at `open` and
@@ -62,9 +68,21 @@ pub(crate) fn profit(
     close: f64,
     t_ms: i64,
 ) -> f64 {
-    let s = market.spec(i);
+    profit_at(&Snapshot::new(market, t_ms), i, kind, volume, open, close)
+}
+
+/// [`profit`] with the conversion rates of a snapshot.
+pub(crate) fn profit_at(
+    snap: &Snapshot,
+    i: usize,
+    kind: i64,
+    volume: f64,
+    open: f64,
+    close: f64,
+) -> f64 {
+    let s = snap.market().spec(i);
     let sign = if is_buy(kind) { 1.0 } else { -1.0 };
-    market.profit_to_usd(i, sign * (close - open) * volume * s.contract_size, t_ms)
+    snap.profit_to_usd(i, sign * (close - open) * volume * s.contract_size)
 }
 
 /// The price a position of `kind` closes at: bid for a buy, ask for a sell.
@@ -77,33 +95,23 @@ pub(crate) fn open_side(q: &Quote, kind: i64) -> f64 {
     if is_buy(kind) { q.ask } else { q.bid }
 }
 
-/// A position valued at `t_ms`: `(price_current, profit)` with profit rounded to cents.
-pub(crate) fn valuation(market: &Market, p: &PositionRec, t_ms: i64) -> (f64, f64) {
-    let Some(i) = market.index(&p.symbol) else {
+/// A position valued at the snapshot: `(price_current, profit)`, profit rounded to cents.
+pub(crate) fn valuation(snap: &Snapshot, p: &PositionRec) -> (f64, f64) {
+    let Some(i) = snap.market().index(&p.symbol) else {
         return (p.price_open, 0.0);
     };
-    let price = close_side(&market.quote(i, t_ms), p.kind);
-    (
-        price,
-        round_money(profit(
-            market,
-            i,
-            p.kind,
-            p.volume,
-            p.price_open,
-            price,
-            t_ms,
-        )),
-    )
+    let price = close_side(&snap.quote(i), p.kind);
+    let profit = profit_at(snap, i, p.kind, p.volume, p.price_open, price);
+    (price, round_money(profit))
 }
 
-/// Margin held by a position at `t_ms` (USD, unrounded).
-pub(crate) fn position_margin(market: &Market, p: &PositionRec, leverage: i64, t_ms: i64) -> f64 {
-    let Some(i) = market.index(&p.symbol) else {
+/// Margin held by a position at the snapshot (USD, unrounded).
+pub(crate) fn position_margin(snap: &Snapshot, p: &PositionRec, leverage: i64) -> f64 {
+    let Some(i) = snap.market().index(&p.symbol) else {
         return 0.0;
     };
-    let price = open_side(&market.quote(i, t_ms), p.kind);
-    margin(market, i, p.volume, price, leverage, t_ms)
+    let price = open_side(&snap.quote(i), p.kind);
+    margin_at(snap, i, p.volume, price, leverage)
 }
 
 /// The account's money figures at an instant.
@@ -120,11 +128,16 @@ pub(crate) struct Metrics {
 }
 
 pub(crate) fn metrics(acct: &Account, market: &Market, t_ms: i64) -> Metrics {
+    metrics_at(acct, &Snapshot::new(market, t_ms))
+}
+
+/// [`metrics`] at a snapshot.
+pub(crate) fn metrics_at(acct: &Account, snap: &Snapshot) -> Metrics {
     let mut floating = 0.0;
     let mut used = 0.0;
     for p in &acct.positions {
-        floating += valuation(market, p, t_ms).1 + p.swap;
-        used += position_margin(market, p, acct.leverage, t_ms);
+        floating += valuation(snap, p).1 + p.swap;
+        used += position_margin(snap, p, acct.leverage);
     }
     let profit = round_money(floating);
     let equity = round_money(acct.balance + profit);
@@ -142,6 +155,40 @@ pub(crate) fn metrics(acct: &Account, market: &Market, t_ms: i64) -> Metrics {
         margin_free: round_money(equity - margin),
         margin_level,
     }
+}
+
+/// The account at `t_ms` and bounds for the next `dt` seconds: `(metrics, largest possible
+/// equity loss, largest possible margin growth factor)`. Derived from the price paths'
+/// speed limit, so "no stop-out possible in this interval" can be decided without looking
+/// inside it.
+///
+/// A position's USD profit is `(close − open)·V·c` (`c` converts the profit currency): the
+/// close side moves with the mid (`e^r`) plus the spread's variation, and `c` moves with the
+/// conversion symbol (constant for USD-quoted symbols).
+pub(crate) fn risk(acct: &Account, market: &Market, t_ms: i64, dt: f64) -> (Metrics, f64, f64) {
+    let snap = Snapshot::new(market, t_ms);
+    let m = metrics_at(acct, &snap);
+    let mut loss = 0.0;
+    let mut growth: f64 = 0.0;
+    for p in &acct.positions {
+        let Some(i) = market.index(&p.symbol) else {
+            continue;
+        };
+        let s = market.spec(i);
+        let q = snap.quote(i);
+        let spread_drift = ((s.spread_max - s.spread_min) as f64 / 2.0 + 1.0) * s.point() / q.bid;
+        let r_price = market.max_log_move(i, dt) + spread_drift;
+        let r_conv = snap.profit_conversion_reach(i, dt);
+        let r_margin = snap.margin_conversion_reach(i, dt);
+        let per_price = snap.profit_to_usd(i, p.volume * s.contract_size).abs();
+        let close = close_side(&q, p.kind);
+        loss += per_price * close * (r_price + r_conv).exp_m1()
+            + per_price * p.price_open * r_conv.exp_m1()
+            + 0.01;
+        // Margin follows the price (CFD modes) and the margin currency's rate.
+        growth = growth.max(r_price + r_margin);
+    }
+    (m, loss, growth.exp())
 }
 
 #[cfg(test)]

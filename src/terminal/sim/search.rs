@@ -62,7 +62,14 @@ impl Budget {
         }
     }
 
-    fn spend(&mut self) -> bool {
+    /// Evaluations not yet spent.
+    #[cfg(test)]
+    pub(crate) fn left(&self) -> u32 {
+        self.left
+    }
+
+    /// Takes one evaluation; `false` (and a warning, once) when none is left.
+    pub(crate) fn spend(&mut self) -> bool {
         if self.left == 0 {
             if !self.warned {
                 self.warned = true;

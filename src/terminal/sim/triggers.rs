@@ -16,9 +16,10 @@
 //! - Swaps (points per lot) are charged at each broker midnight that ends a Monday–Friday,
 //!   three times for Wednesday, every symbol alike.
 //! - Stop-out: when the margin level falls below 50%, the position with the largest loss is
-//!   closed (`DEAL_REASON_SO`) until the level recovers. It is checked at every event, at the
-//!   access instant and, in between, on a grid of one minute of market time (coarser for gaps
-//!   longer than ~33 hours, at most 2000 samples), then narrowed down to the second.
+//!   closed (`DEAL_REASON_SO`) until the level recovers. Between events it is found to the
+//!   second by the same kind of bounded search as triggers: an interval is skipped when even
+//!   the fastest possible adverse move could not bring the account to the stop-out level
+//!   (`money::risk`), else it is halved.
 
 use chrono::Datelike;
 
@@ -28,15 +29,15 @@ use super::ledger::{self, Exit};
 use super::market::{Market, Quote, round_money};
 use super::money::{self, STOP_OUT_LEVEL, close_side, is_buy};
 use super::search::{Budget, DEFAULT_BUDGET, Side, Watch, first_hit};
+use super::snapshot::Snapshot;
 use crate::terminal::consts::*;
 
 /// `ORDER_STATE_REJECTED`.
 pub(crate) const ORDER_STATE_REJECTED: i64 = 5;
 const DAY_SECS: i64 = 86_400;
 
-/// Most stop-out samples one catch-up looks at, and their finest spacing.
-const STOP_OUT_SAMPLES: i64 = 2_000;
-const STOP_OUT_STEP_MS: i64 = 60_000;
+/// Account evaluations one catch-up may spend looking for a stop-out between events.
+const STOP_OUT_BUDGET: u32 = 20_000;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Event {
@@ -58,10 +59,10 @@ impl Event {
 /// Replays the market up to `now_ms`. Returns whether anything was booked (the caller then
 /// persists the account); `processed_ms` advances either way.
 pub(crate) fn advance(acct: &mut Account, market: &Market, now_ms: i64) -> bool {
-    let mut budget = Budget::new(DEFAULT_BUDGET);
+    let mut budgets = Budgets::new();
     let mut changed = false;
     while acct.processed_ms < now_ms {
-        let Some(ev) = next_event(acct, market, now_ms, &mut budget) else {
+        let Some(ev) = next_event(acct, market, now_ms, &mut budgets) else {
             acct.processed_ms = now_ms;
             break;
         };
@@ -76,9 +77,24 @@ pub(crate) fn advance(acct: &mut Account, market: &Market, now_ms: i64) -> bool 
 
 /// Whether [`advance`] to `now_ms` would book anything. Lets readers skip the write path.
 pub(crate) fn has_work(acct: &Account, market: &Market, now_ms: i64) -> bool {
-    let mut budget = Budget::new(DEFAULT_BUDGET);
-    (acct.processed_ms < now_ms && next_event(acct, market, now_ms, &mut budget).is_some())
+    let mut budgets = Budgets::new();
+    (acct.processed_ms < now_ms && next_event(acct, market, now_ms, &mut budgets).is_some())
         || stop_out_due(acct, market, now_ms)
+}
+
+/// Work allowances of one catch-up: price searches and stop-out searches.
+struct Budgets {
+    search: Budget,
+    stop_out: Budget,
+}
+
+impl Budgets {
+    fn new() -> Self {
+        Self {
+            search: Budget::new(DEFAULT_BUDGET),
+            stop_out: Budget::new(STOP_OUT_BUDGET),
+        }
+    }
 }
 
 /// The watches on symbol `name`: pending orders first, then positions' SL/TP.
@@ -118,7 +134,12 @@ fn watches(acct: &Account, name: &str) -> Vec<Watch> {
     out
 }
 
-fn next_event(acct: &Account, market: &Market, now_ms: i64, budget: &mut Budget) -> Option<Event> {
+fn next_event(
+    acct: &Account,
+    market: &Market,
+    now_ms: i64,
+    budgets: &mut Budgets,
+) -> Option<Event> {
     let from = acct.processed_ms;
     let mut best: Option<Event> = None;
     let consider = |best: &mut Option<Event>, ev: Event| {
@@ -158,44 +179,51 @@ fn next_event(acct: &Account, market: &Market, now_ms: i64, budget: &mut Budget)
         // Only ticks before the best event so far can come first.
         let limit = best.map_or(now_ms, |b| b.at_ms().min(now_ms));
         let k_hi = market.tick_index_at(i, limit);
-        if let Some((_, q)) = first_hit(market, i, &watches(acct, name), k_lo, k_hi, budget) {
+        if let Some((_, q)) = first_hit(
+            market,
+            i,
+            &watches(acct, name),
+            k_lo,
+            k_hi,
+            &mut budgets.search,
+        ) {
             consider(&mut best, Event::Tick { i, q });
         }
     }
     let until = best.map_or(now_ms, |b| b.at_ms().min(now_ms));
-    if let Some(at_ms) = first_stop_out(acct, market, from, until) {
+    if let Some(at_ms) = first_stop_out(acct, market, from, until, &mut budgets.stop_out) {
         consider(&mut best, Event::StopOut { at_ms });
     }
     best
 }
 
 /// The first instant in `(from, until]` at which the account is below the stop-out level,
-/// sampled on a grid and narrowed down to the second.
-fn first_stop_out(acct: &Account, market: &Market, from: i64, until: i64) -> Option<i64> {
+/// to the second: intervals where [`money::risk`] proves it safe are skipped, others halved.
+/// Once the budget is spent, remaining intervals are only checked at their end.
+fn first_stop_out(
+    acct: &Account,
+    market: &Market,
+    from: i64,
+    until: i64,
+    budget: &mut Budget,
+) -> Option<i64> {
     if acct.positions.is_empty() || until <= from {
         return None;
     }
-    let step = STOP_OUT_STEP_MS.max((until - from) / STOP_OUT_SAMPLES + 1);
-    let mut prev = from;
-    loop {
-        let t = (prev + step).min(until);
-        if stop_out_due(acct, market, t) {
-            let (mut lo, mut hi) = (prev, t);
-            while hi - lo > 1_000 {
-                let mid = lo + (hi - lo) / 2;
-                if stop_out_due(acct, market, mid) {
-                    hi = mid
-                } else {
-                    lo = mid
-                }
-            }
-            return Some(hi);
-        }
-        if t >= until {
-            return None;
-        }
-        prev = t;
+    if !budget.spend() {
+        return stop_out_due(acct, market, until).then_some(until);
     }
+    let dt = (until - from) as f64 / 1000.0 + 1.0;
+    let (m, loss, growth) = money::risk(acct, market, from, dt);
+    if m.margin <= 0.0 || m.equity - loss >= STOP_OUT_LEVEL / 100.0 * m.margin * growth {
+        return None;
+    }
+    if until - from <= 1_000 {
+        return stop_out_due(acct, market, until).then_some(until);
+    }
+    let mid = from + (until - from) / 2;
+    first_stop_out(acct, market, from, mid, budget)
+        .or_else(|| first_stop_out(acct, market, mid, until, budget))
 }
 
 /// Broker epoch second of the midnight after broker second `b`.
@@ -351,11 +379,12 @@ fn stop_out(acct: &mut Account, market: &Market, t_ms: i64) -> bool {
         if !(m.margin > 0.0 && m.margin_level < STOP_OUT_LEVEL) {
             return acted;
         }
+        let snap = Snapshot::new(market, t_ms);
         let worst = acct
             .positions
             .iter()
             .enumerate()
-            .map(|(n, p)| (money::valuation(market, p, t_ms).1 + p.swap, n))
+            .map(|(n, p)| (money::valuation(&snap, p).1 + p.swap, n))
             .min_by(|a, b| a.0.total_cmp(&b.0));
         let Some((_, idx)) = worst else { return acted };
         let p = acct.positions[idx].clone();
@@ -373,5 +402,85 @@ fn stop_out(acct: &mut Account, market: &Market, t_ms: i64) -> bool {
         };
         ledger::close(acct, market, idx, &exit, t_ms);
         acted = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::terminal::sim::catalogue::default_catalogue;
+    use crate::terminal::sim::ledger::{Entry, open_market};
+
+    const T0: i64 = 1_773_828_000_000;
+
+    fn leveraged_loser(market: &Market) -> Account {
+        let i = market.index("EURUSD").unwrap();
+        let (now, later) = (market.quote(i, T0), market.quote(i, T0 + 86_400_000));
+        let kind = if later.bid < now.bid {
+            ORDER_TYPE_BUY
+        } else {
+            ORDER_TYPE_SELL
+        };
+        let mut acct = Account::fresh(1, 1_000.0, 500, T0);
+        let entry = Entry {
+            symbol: "EURUSD".into(),
+            kind,
+            volume: 4.0,
+            price: money::open_side(&now, kind),
+            sl: 0.0,
+            tp: 0.0,
+            magic: 0,
+            comment: String::new(),
+            type_filling: ORDER_FILLING_IOC,
+            reason: DEAL_REASON_EXPERT,
+        };
+        open_market(&mut acct, &entry, T0);
+        acct
+    }
+
+    /// Swaps zeroed so the brute force below need not replay rollovers.
+    fn swapless_market() -> Market {
+        let mut cat = default_catalogue();
+        for s in &mut cat {
+            (s.swap_long, s.swap_short) = (0.0, 0.0);
+        }
+        Market::new(7, cat, 0).unwrap()
+    }
+
+    #[test]
+    fn stop_out_is_found_at_the_second_a_brute_force_scan_finds() {
+        let market = swapless_market();
+        let acct = leveraged_loser(&market);
+        let brute = (1..=86_400)
+            .map(|n| T0 + n * 1000)
+            .find(|&t| stop_out_due(&acct, &market, t))
+            .expect("the account is stopped out within a day");
+        let mut replayed = acct.clone();
+        assert!(advance(&mut replayed, &market, T0 + 86_400_000));
+        assert!(replayed.positions.is_empty());
+        let so = replayed.deals.last().unwrap();
+        assert_eq!(so.reason, DEAL_REASON_SO);
+        assert!(
+            (so.time_ms - brute).abs() <= 1_000,
+            "found {} vs brute force {brute}",
+            so.time_ms
+        );
+    }
+
+    #[test]
+    fn a_lightly_used_account_is_proved_safe_without_scanning() {
+        let market = swapless_market();
+        let mut acct = leveraged_loser(&market);
+        acct.positions[0].volume = 0.01;
+        let mut budget = Budget::new(STOP_OUT_BUDGET);
+        assert_eq!(
+            first_stop_out(&acct, &market, T0, T0 + 30 * 86_400_000, &mut budget),
+            None
+        );
+        assert!(
+            budget.left() > STOP_OUT_BUDGET - 50,
+            "spent {}",
+            STOP_OUT_BUDGET - budget.left()
+        );
     }
 }

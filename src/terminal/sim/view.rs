@@ -7,6 +7,7 @@ use super::catalogue::{
 };
 use super::market::Market;
 use super::money::{self, open_side};
+use super::snapshot::Snapshot;
 use crate::terminal::consts;
 use crate::terminal::{AccountInfo, Deal, Order, Position, SymbolInfo, Tick};
 
@@ -98,7 +99,7 @@ pub(crate) fn symbol_info(market: &Market, i: usize, selected: bool, now_ms: i64
 }
 
 pub(crate) fn position(market: &Market, p: &PositionRec, now_ms: i64) -> Position {
-    let (price_current, profit) = money::valuation(market, p, now_ms);
+    let (price_current, profit) = money::valuation(&Snapshot::new(market, now_ms), p);
     Position {
         ticket: p.ticket,
         time: market.broker_secs(p.time_ms),

@@ -355,3 +355,69 @@ async fn shutdown_disconnects_until_initialize() {
         crate::terminal::LastError::ok()
     );
 }
+
+#[tokio::test]
+#[ignore = "benchmark; run with --release -- --ignored"]
+async fn quote_and_account_reads_are_cheap() {
+    use std::time::{Duration, Instant};
+    let env = Env::new();
+    let t = env.open();
+    let q = env.quote("EURUSD");
+    for n in 0..5 {
+        let sl = px(q.bid - 0.0100 - n as f64 * 0.001, 5);
+        send_ok(
+            &t,
+            TradeRequest {
+                sl: Some(sl),
+                ..market_order("EURUSD", 0, 0.1)
+            },
+        )
+        .await;
+    }
+    let n = 50_000u32;
+    let start = Instant::now();
+    for _ in 0..n {
+        env.clock.advance_ms(7);
+        std::hint::black_box(t.symbol_info_tick("EURUSD").await.unwrap());
+    }
+    let tick = start.elapsed() / n;
+    let n = 5_000u32;
+    let start = Instant::now();
+    for _ in 0..n {
+        env.clock.advance_ms(1_000);
+        std::hint::black_box(positions(&t).await);
+        std::hint::black_box(t.account_info().await.unwrap());
+    }
+    let polled = start.elapsed() / n;
+    eprintln!(
+        "symbol_info_tick: {tick:?}/call; positions_get + account_info with 5 positions: {polled:?}"
+    );
+    assert!(tick < Duration::from_micros(20), "{tick:?}");
+
+    // A restart after a month: 5 positions with stops, 6 pending orders far away.
+    for (sym, kind, off) in [
+        ("GBPUSD", 2, -0.03),
+        ("GBPUSD", 3, 0.03),
+        ("AUDUSD", 2, -0.03),
+    ] {
+        let q = env.quote(sym);
+        let price = px(if kind == 2 { q.ask + off } else { q.bid + off }, 5);
+        send_ok(&t, pending_order(sym, kind, 0.1, price)).await;
+        let q = env.quote("XAUUSD");
+        let price = px(
+            if kind == 2 {
+                q.ask - 150.0
+            } else {
+                q.bid + 150.0
+            },
+            2,
+        );
+        send_ok(&t, pending_order("XAUUSD", kind, 0.01, price)).await;
+    }
+    env.clock.advance_secs(30 * 86_400);
+    let start = Instant::now();
+    let open = positions(&t).await.len();
+    let catch_up = start.elapsed();
+    eprintln!("catch-up of 30 days ({open} positions open after it): {catch_up:?}");
+    assert!(catch_up < Duration::from_millis(50), "{catch_up:?}");
+}
