@@ -5,6 +5,11 @@
 //! serialisation work is comparable to the real `get_quote` answer.
 //! `ping` is answered by rmcp's default handling.
 //!
+//! By default it uses `rmcp::transport::stdio()`, tokio's blocking-pool stdin
+//! and stdout, which is what mt5-mcp uses too. With `--pipes` it uses
+//! `rmcp::transport::stdio_pipes()` instead (non-blocking pipes on the IO
+//! reactor), to show how much of the floor is the blocking-pool hand-off.
+//!
 //! Used by `examples/stdio_bench.rs`; see BENCHMARKS.md.
 
 use rmcp::{
@@ -69,7 +74,19 @@ impl ServerHandler for EchoServer {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let service = EchoServer::new().serve(rmcp::transport::stdio()).await?;
-    service.waiting().await?;
+    let server = EchoServer::new();
+    if std::env::args().skip(1).any(|a| a == "--pipes") {
+        server
+            .serve(rmcp::transport::stdio_pipes())
+            .await?
+            .waiting()
+            .await?;
+    } else {
+        server
+            .serve(rmcp::transport::stdio())
+            .await?
+            .waiting()
+            .await?;
+    }
     Ok(())
 }

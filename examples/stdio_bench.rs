@@ -149,6 +149,7 @@ struct Session<'a> {
     stdin: ChildStdin,
     stdout: BufReader<ChildStdout>,
     wd: &'a Watchdog,
+    pid: u32,
     timeout: Duration,
     next_id: u64,
     line: String,
@@ -173,12 +174,14 @@ impl<'a> Session<'a> {
             .with_context(|| format!("spawning {:?}", cli.command))?;
         let stdin = child.stdin.take().expect("piped stdin");
         let stdout = child.stdout.take().expect("piped stdout");
+        let pid = child.id();
         *wd.inner.child.lock().unwrap() = Some(child);
         wd.inner.fired.store(false, Ordering::Relaxed);
         Ok(Self {
             stdin,
             stdout: BufReader::with_capacity(1 << 16, stdout),
             wd,
+            pid,
             timeout: Duration::from_millis(cli.timeout_ms),
             next_id: 0,
             line: String::with_capacity(4096),
@@ -325,6 +328,23 @@ fn ping(s: &mut Session) -> Result<Instant> {
     Ok(t)
 }
 
+/// CPU time consumed so far by all threads of `pid`, in ns, from
+/// `/proc/<pid>/task/*/schedstat` (Linux; `None` elsewhere). Insensitive to
+/// wake-up latency, so it separates server work from scheduler noise.
+fn proc_cpu_ns(pid: u32) -> Option<u64> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).ok()? {
+        let stat = std::fs::read_to_string(task.ok()?.path().join("schedstat")).ok()?;
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(total)
+}
+
+/// Server CPU µs per request between two `proc_cpu_ns` readings.
+fn cpu_per_req(before: Option<u64>, after: Option<u64>, n: usize) -> Option<f64> {
+    Some(after?.checked_sub(before?)? as f64 / 1e3 / n as f64)
+}
+
 // ------------------------------------------------------------------ stats
 
 #[derive(Debug, Clone, Copy, serde::Serialize)]
@@ -351,6 +371,11 @@ fn stats(mut v: Vec<f64>) -> Stats {
         max: v[n - 1],
         mean: v.iter().sum::<f64>() / n as f64,
     }
+}
+
+/// One decimal, or `-` when unavailable.
+fn opt1(v: Option<f64>) -> String {
+    v.map_or("-".to_owned(), |x| format!("{x:.1}"))
 }
 
 fn us(d: Duration) -> f64 {
@@ -404,6 +429,10 @@ struct Steady {
     ping: Stats,
     /// Sequential `tools/call` round trips (µs).
     call: Stats,
+    /// Server CPU time (all threads) per timed `ping`, µs; Linux only.
+    ping_server_cpu_us: Option<f64>,
+    /// Server CPU time (all threads) per timed `tools/call`, µs; Linux only.
+    call_server_cpu_us: Option<f64>,
     /// Size of the last tool answer line in bytes.
     answer_bytes: usize,
 }
@@ -423,7 +452,11 @@ fn steady(
     );
 
     let mut pings = Vec::with_capacity(cli.calls);
+    let mut cpu0 = None;
     for i in 0..cli.warmup + cli.calls {
+        if i == cli.warmup {
+            cpu0 = proc_cpu_ns(s.pid);
+        }
         let t0 = Instant::now();
         let t1 = ping(&mut s).with_context(|| format!("ping #{i}"))?;
         if i >= cli.warmup {
@@ -431,8 +464,13 @@ fn steady(
         }
     }
 
+    let ping_server_cpu_us = cpu_per_req(cpu0, proc_cpu_ns(s.pid), cli.calls);
+
     let mut calls = Vec::with_capacity(cli.calls);
     for i in 0..cli.warmup + cli.calls {
+        if i == cli.warmup {
+            cpu0 = proc_cpu_ns(s.pid);
+        }
         let what = format!("tools/call {tool} #{i}");
         let t0 = Instant::now();
         let id = s.send_request("tools/call", Some(&params))?;
@@ -442,11 +480,14 @@ fn steady(
             calls.push(us(t1 - t0));
         }
     }
+    let call_server_cpu_us = cpu_per_req(cpu0, proc_cpu_ns(s.pid), cli.calls);
     let answer_bytes = s.line.trim_end().len();
     s.close()?;
     Ok(Steady {
         ping: stats(pings),
         call: stats(calls),
+        ping_server_cpu_us,
+        call_server_cpu_us,
         answer_bytes,
     })
 }
@@ -500,7 +541,7 @@ fn main() -> Result<()> {
     }
     if let Some(s) = &steady {
         line += &format!(
-            " {tool} x{} (warm-up {}): p50 {:.1} us, p99 {:.1} us, mean {:.1} us, min {:.1}, max {:.1}, answer {} B; ping p50 {:.1} us, p99 {:.1} us",
+            " {tool} x{} (warm-up {}): p50 {:.1} us, p99 {:.1} us, mean {:.1} us, min {:.1}, max {:.1}, answer {} B, server CPU {} us/call; ping p50 {:.1} us, p99 {:.1} us, server CPU {} us/ping",
             s.call.n,
             cli.warmup,
             s.call.p50,
@@ -509,19 +550,21 @@ fn main() -> Result<()> {
             s.call.min,
             s.call.max,
             s.answer_bytes,
+            opt1(s.call_server_cpu_us),
             s.ping.p50,
-            s.ping.p99
+            s.ping.p99,
+            opt1(s.ping_server_cpu_us),
         );
     }
     println!("{line}");
 
     let f = |v: Option<f64>, prec: usize| v.map_or("-".to_owned(), |x| format!("{x:.prec$}"));
     println!(
-        "| label | cold start p50 (ms) | cold min / max (ms) | tool | calls | p50 (µs) | p99 (µs) | mean (µs) | ping p50 (µs) |"
+        "| label | cold start p50 (ms) | cold min / max (ms) | tool | calls | p50 (µs) | p99 (µs) | mean (µs) | server CPU/call (µs) | ping p50 (µs) |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|");
     println!(
-        "| {label} | {} | {} / {} | {tool} | {} | {} | {} | {} | {} |",
+        "| {label} | {} | {} / {} | {tool} | {} | {} | {} | {} | {} | {} |",
         f(cold.as_ref().map(|c| c.total.p50), 2),
         f(cold.as_ref().map(|c| c.total.min), 2),
         f(cold.as_ref().map(|c| c.total.max), 2),
@@ -529,6 +572,7 @@ fn main() -> Result<()> {
         f(steady.as_ref().map(|s| s.call.p50), 1),
         f(steady.as_ref().map(|s| s.call.p99), 1),
         f(steady.as_ref().map(|s| s.call.mean), 1),
+        f(steady.as_ref().and_then(|s| s.call_server_cpu_us), 1),
         f(steady.as_ref().map(|s| s.ping.p50), 1),
     );
     if cli.json {
