@@ -115,6 +115,16 @@ impl ToolError {
         self
     }
 
+    pub fn with_retryable(mut self, retryable: bool) -> Self {
+        self.retryable = retryable;
+        self
+    }
+
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
+    }
+
     /// `{"error": {...}}`, the envelope every tool error travels in.
     pub fn envelope(&self) -> Value {
         json!({ "error": self })
