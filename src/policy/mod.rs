@@ -6,6 +6,7 @@
 //! calls the SQLite and file-backed ones from `spawn_blocking`.
 
 pub mod audit;
+pub mod consent;
 pub mod hash;
 pub mod idempotency;
 
