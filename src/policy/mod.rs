@@ -5,6 +5,8 @@
 //! in which they run (reference §3.1 and DESIGN §3). The stores are synchronous: the engine
 //! calls the SQLite and file-backed ones from `spawn_blocking`.
 
+pub mod audit;
+pub mod consent;
 pub mod hash;
 pub mod idempotency;
 
