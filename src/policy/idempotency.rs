@@ -67,6 +67,13 @@ pub enum StoreError {
         path.display()
     )]
     NotADatabase { path: PathBuf },
+    /// An SQLite database whose pages are damaged. Also left untouched: it may hold the
+    /// record of orders in flight, which a human may want to recover.
+    #[error(
+        "idempotency store {} is corrupt (left untouched): move it aside to start a fresh store",
+        path.display()
+    )]
+    Corrupt { path: PathBuf },
     #[error("idempotency store {}: {source}", path.display())]
     Sqlite {
         path: PathBuf,
@@ -409,15 +416,11 @@ impl IdempotencyStore {
 }
 
 fn classify(path: &Path, source: rusqlite::Error) -> StoreError {
-    if source.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase) {
-        StoreError::NotADatabase {
-            path: path.to_owned(),
-        }
-    } else {
-        StoreError::Sqlite {
-            path: path.to_owned(),
-            source,
-        }
+    let path = path.to_owned();
+    match source.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => StoreError::NotADatabase { path },
+        Some(rusqlite::ErrorCode::DatabaseCorrupt) => StoreError::Corrupt { path },
+        _ => StoreError::Sqlite { path, source },
     }
 }
 

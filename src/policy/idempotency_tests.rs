@@ -328,6 +328,32 @@ fn a_foreign_file_is_a_clear_error_and_left_alone() {
     assert_eq!(std::fs::read_to_string(&path).unwrap(), junk);
 }
 
+#[test]
+fn a_damaged_database_is_a_clear_error_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("idempotency.db");
+    {
+        let store = IdempotencyStore::open(&path).unwrap();
+        store
+            .claim("k", "place_order", "h", &owner(1, "a"), 1, NOW, TTL)
+            .unwrap();
+        let conn = store.lock();
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA journal_mode=DELETE;")
+            .unwrap();
+    }
+    // Keep the 100-byte header (so it still reads as SQLite) and garble the schema page.
+    let mut bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.len() > 4096);
+    for b in &mut bytes[100..4096] {
+        *b = 0xA5;
+    }
+    std::fs::write(&path, &bytes).unwrap();
+    let err = IdempotencyStore::open(&path).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert!(err.to_string().contains("corrupt"), "{err}");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+}
+
 #[cfg(unix)]
 #[test]
 fn files_are_private() {

@@ -9,6 +9,8 @@ pub mod audit;
 pub mod consent;
 pub mod hash;
 pub mod idempotency;
+pub mod preflight;
+pub mod trading_gate;
 
 use std::io;
 use std::path::Path;
