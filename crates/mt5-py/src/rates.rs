@@ -27,7 +27,7 @@ pub fn decode(bytes: &[u8], itemsize: usize, fields: &[Field]) -> Result<Vec<Val
     if itemsize == 0 {
         return Err("rate rows have no size".to_owned());
     }
-    if bytes.len() % itemsize != 0 {
+    if !bytes.len().is_multiple_of(itemsize) {
         return Err(format!(
             "rate buffer of {} bytes is not a whole number of {itemsize}-byte rows",
             bytes.len()
@@ -209,10 +209,10 @@ mod tests {
             .collect()
     }
 
-    fn row(time: i64, o: f64, h: f64, l: f64, c: f64, tv: u64, spread: i32, rv: u64) -> Vec<u8> {
+    fn row(time: i64, ohlc: [f64; 4], tv: u64, spread: i32, rv: u64) -> Vec<u8> {
         let mut b = Vec::new();
         b.extend(time.to_le_bytes());
-        for p in [o, h, l, c] {
+        for p in ohlc {
             b.extend(p.to_le_bytes());
         }
         b.extend(tv.to_le_bytes());
@@ -223,8 +223,8 @@ mod tests {
 
     #[test]
     fn packed_mt5_rows_decode_field_by_field() {
-        let mut bytes = row(1_700_000_000, 1.1, 1.2, 1.0, 1.15, 42, -3, 7);
-        bytes.extend(row(1_700_000_060, 1.15, 1.16, 1.14, 1.155, 9, 12, 0));
+        let mut bytes = row(1_700_000_000, [1.1, 1.2, 1.0, 1.15], 42, -3, 7);
+        bytes.extend(row(1_700_000_060, [1.15, 1.16, 1.14, 1.155], 9, 12, 0));
         let rows = decode(&bytes, 60, &mt5_rate_fields()).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0]["time"], 1_700_000_000);

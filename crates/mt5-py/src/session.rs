@@ -171,6 +171,11 @@ impl Target {
         if let Some(lib) = &self.lib {
             return Ok(lib.bind(py).clone());
         }
+        // A package installed since the last attempt must be seen: finders cache
+        // directory listings.
+        if let Ok(importlib) = py.import("importlib") {
+            let _ = importlib.call_method0("invalidate_caches");
+        }
         let module = py.import(self.module.as_str()).map_err(|e| {
             let missing_itself = e.is_instance_of::<PyModuleNotFoundError>(py)
                 && e.value(py)

@@ -202,7 +202,7 @@ fn requests_drive_a_real_interpreter_through_the_c_abi() {
     }
 
     // A module that is not installed is reported as such, distinct from a broken import.
-    assert_eq!(start(&dir, "abi_test_absent")["ok"].is_object(), true);
+    assert!(start(&dir, "abi_test_absent")["ok"].is_object());
     let r = call("record", "record", json!([]), &[]);
     assert_eq!(r["err"]["kind"], "module_missing", "{r}");
     std::fs::write(
