@@ -562,3 +562,50 @@ async fn the_bridge_connects_to_the_configured_address_or_says_it_is_unreachable
     );
     client.cancel().await.unwrap();
 }
+
+/// A second installation of the same Python version (Debian's `/usr/bin/python3.11` beside
+/// a pyenv build here): the library's build-time RUNPATH points at the build Python, yet
+/// the chosen interpreter's own runtime library is the one embedded, as it must be for a
+/// shipped binary. Skipped (with a note) on machines without a second installation.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn another_installation_of_the_same_version_embeds_its_own_runtime() {
+    let build = std::fs::canonicalize(python()).unwrap();
+    let version = std::process::Command::new(&build)
+        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        .output()
+        .unwrap();
+    let version = String::from_utf8(version.stdout).unwrap().trim().to_owned();
+    let other = ["/usr/bin", "/usr/local/bin"]
+        .iter()
+        .map(|d| Path::new(d).join(format!("python{version}")))
+        .find(|p| std::fs::canonicalize(p).is_ok_and(|real| real != build));
+    let Some(other) = other else {
+        eprintln!("no second Python {version} installation: nothing to check");
+        return;
+    };
+    let prefix = std::process::Command::new(&other)
+        .args(["-c", "import sys; print(sys.base_prefix)"])
+        .output()
+        .unwrap();
+    let prefix = String::from_utf8(prefix.stdout).unwrap().trim().to_owned();
+    let mut py = PySandbox::new(libraries::BASE);
+    py.python = other.to_str().unwrap().to_owned();
+    let (client, logs) = py.serve().await;
+    match call(&client, "get_account_info", json!({})).await {
+        r if r.is_error == Some(true) => {
+            // Only acceptable failure: that installation ships no shared libpython.
+            let w = why(&err(&r));
+            assert!(w.contains("cannot load the shared libpython"), "{w}");
+        }
+        r => {
+            assert_eq!(ok(&r)["login"], json!(31337));
+            assert!(
+                logs.contains(&format!("prefix=\"{prefix}\"")),
+                "embedded {}",
+                other.display()
+            );
+        }
+    }
+    client.cancel().await.unwrap();
+}
