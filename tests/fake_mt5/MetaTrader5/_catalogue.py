@@ -36,9 +36,9 @@ BROKER_OFFSET_S = BROKER_OFFSET_MINUTES * 60
 MARGIN_CALL = 100.0
 STOP_OUT = 50.0
 
-# Bars exist from this broker-time instant on (2024-01-01 00:00), like a broker's finite
+# Bars exist from this broker-time instant on (2025-01-01 00:00), like a broker's finite
 # history; copy_rates_* return fewer bars than asked when the range reaches before it.
-HISTORY_START_BROKER_S = 1_704_067_200
+HISTORY_START_BROKER_S = 1_735_689_600
 
 # Symbol filling-mode bits (the official package exports no names for them).
 FILLING_FOK = 1
