@@ -355,13 +355,14 @@ def test_history_accepts_datetimes_and_epochs_and_groups(mt5):
 # ---------------------------------------------------------------------- hooks
 
 
-def test_print_hook_writes_to_stdout(mt5, control, capsys):
+def test_print_hook_writes_to_stdout_and_fd_1(mt5, control, capfd):
     mt5.terminal_info()
-    assert capsys.readouterr().out == ""
+    assert capfd.readouterr().out == ""
     control.set(print=True)
     mt5.initialize(login=cat.LOGIN, password="secret")
-    out = capsys.readouterr().out
-    assert "initialize(" in out and "secret" not in out
+    out = capfd.readouterr().out
+    assert "MetaTrader5 fake: initialize(" in out and "MetaTrader5 fake (fd 1): initialize(" in out
+    assert "secret" not in out
 
 
 def test_init_fail_and_disconnect_hooks(mt5, control):

@@ -2,8 +2,9 @@
 test can change the fake's behaviour mid-run. Absent, empty or unparsable = normal.
 
 Keys (all optional):
-- `print`: true -> print a line to stdout on every call (also env MT5_FAKE_PRINT=1, which
-  prints on import too), to prove a host keeps library output off its own stdout.
+- `print`: true -> write to stdout on every call (also env MT5_FAKE_PRINT=1, which writes on
+  import too), once through Python's sys.stdout and once straight to file descriptor 1 as a
+  C extension's printf would, to prove a host keeps library output off its own stdout.
 - `init_fail`: [code, message] -> initialize() returns False with that last_error.
 - `disconnect`: any JSON value -> the terminal drops its IPC once per distinct value: every
   call answers None with last_error (-10004, "No IPC connection") until the next successful
@@ -30,6 +31,14 @@ import time
 _bound_thread: int | None = None
 _bound_name = ""
 _seen_disconnects: set[str] = set()
+
+
+def _emit(text: str) -> None:
+    print(f"MetaTrader5 fake: {text}", flush=True)
+    try:
+        os.write(1, f"MetaTrader5 fake (fd 1): {text}\n".encode())
+    except OSError:
+        pass
 
 
 def printing_enabled(ctl: dict) -> bool:
@@ -70,7 +79,7 @@ def before_call(ctl: dict, name: str, args, kwargs) -> None:
     check_thread(ctl, name)
     if printing_enabled(ctl):
         shown = ", ".join([repr(a) for a in args] + [f"{k}=***" if k == "password" else f"{k}={v!r}" for k, v in kwargs.items()])
-        print(f"MetaTrader5 fake: {name}({shown})", flush=True)
+        _emit(f"{name}({shown})")
     spec = ctl.get("raise")
     if _targets(spec, name):
         raise RuntimeError(str(spec.get("message", f"{name} failed (injected)")))
@@ -97,7 +106,7 @@ def now_ms(ctl: dict) -> int:
 
 def on_import() -> None:
     if printing_enabled(control()):
-        print("MetaTrader5 fake: imported", flush=True)
+        _emit("imported")
 
 
 def warn(message: str) -> None:
