@@ -14,8 +14,8 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-import MetaTrader5  # noqa: E402
-from MetaTrader5 import _api, _hooks  # noqa: E402
+import MetaTrader5
+from MetaTrader5 import _api, _hooks
 
 
 class Control:

@@ -8,13 +8,12 @@ import json
 import socket
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
+import MetaTrader5 as M
 import numpy as np
 import pytest
 from conftest import T0_MS, restart
-
-import MetaTrader5 as M
 from MetaTrader5 import _catalogue as cat
 
 OFFSET = 7200
@@ -24,8 +23,15 @@ SYMBOLS = ["EURUSD", "GBPUSD", "USDJPY", "USDCHF", "AUDUSD", "EURJPY", "XAUUSD",
 def market_buy(mt5, symbol="EURUSD", volume=0.1, **extra):
     # A symbol without quotes (unknown, hidden) is sent with EURUSD's price.
     tick = mt5.symbol_info_tick(symbol) or mt5.symbol_info_tick("EURUSD")
-    req = {"action": M.TRADE_ACTION_DEAL, "symbol": symbol, "volume": volume, "type": M.ORDER_TYPE_BUY,
-           "price": tick.ask, "deviation": 10, "type_filling": M.ORDER_FILLING_IOC}
+    req = {
+        "action": M.TRADE_ACTION_DEAL,
+        "symbol": symbol,
+        "volume": volume,
+        "type": M.ORDER_TYPE_BUY,
+        "price": tick.ask,
+        "deviation": 10,
+        "type_filling": M.ORDER_FILLING_IOC,
+    }
     req.update(extra)
     return mt5.order_send(req)
 
@@ -35,14 +41,31 @@ def market_buy(mt5, symbol="EURUSD", volume=0.1, **extra):
 
 def test_constants_have_the_official_values():
     assert (M.TIMEFRAME_M1, M.TIMEFRAME_H1, M.TIMEFRAME_H4, M.TIMEFRAME_D1, M.TIMEFRAME_W1, M.TIMEFRAME_MN1) == (
-        1, 16385, 16388, 16408, 32769, 49153)
-    assert (M.TRADE_ACTION_DEAL, M.TRADE_ACTION_PENDING, M.TRADE_ACTION_SLTP, M.TRADE_ACTION_MODIFY,
-            M.TRADE_ACTION_REMOVE, M.TRADE_ACTION_CLOSE_BY) == (1, 5, 6, 7, 8, 10)
+        1,
+        16385,
+        16388,
+        16408,
+        32769,
+        49153,
+    )
+    assert (
+        M.TRADE_ACTION_DEAL,
+        M.TRADE_ACTION_PENDING,
+        M.TRADE_ACTION_SLTP,
+        M.TRADE_ACTION_MODIFY,
+        M.TRADE_ACTION_REMOVE,
+        M.TRADE_ACTION_CLOSE_BY,
+    ) == (1, 5, 6, 7, 8, 10)
     assert (M.ORDER_FILLING_FOK, M.ORDER_FILLING_IOC, M.ORDER_FILLING_RETURN) == (0, 1, 2)
     assert (M.ORDER_TIME_GTC, M.ORDER_TIME_SPECIFIED) == (0, 2)
     assert (M.TRADE_RETCODE_REQUOTE, M.TRADE_RETCODE_DONE, M.TRADE_RETCODE_INVALID_FILL) == (10004, 10009, 10030)
-    assert (M.RES_S_OK, M.RES_E_INVALID_PARAMS, M.RES_E_AUTH_FAILED, M.RES_E_INTERNAL_FAIL_CONNECT,
-            M.RES_E_INTERNAL_FAIL_TIMEOUT) == (1, -2, -6, -10004, -10005)
+    assert (
+        M.RES_S_OK,
+        M.RES_E_INVALID_PARAMS,
+        M.RES_E_AUTH_FAILED,
+        M.RES_E_INTERNAL_FAIL_CONNECT,
+        M.RES_E_INTERNAL_FAIL_TIMEOUT,
+    ) == (1, -2, -6, -10004, -10005)
     assert M.SYMBOL_CALC_MODE_EXCH_OPTIONS == 34 and M.DEAL_ENTRY_OUT_BY == 3
     assert not [n for n in dir(M) if n.startswith("SYMBOL_FILLING_")], "the official package has none"
 
@@ -52,8 +75,19 @@ def test_records_have_the_real_field_names_in_order():
     assert M.TradePosition._fields[:6] == ("ticket", "time", "time_msc", "time_update", "time_update_msc", "type")
     assert M.TradePosition._fields[-3:] == ("symbol", "comment", "external_id")
     assert M.TradeDeal._fields[:6] == ("ticket", "order", "time", "time_msc", "type", "entry")
-    assert M.OrderSendResult._fields == ("retcode", "deal", "order", "volume", "price", "bid", "ask", "comment",
-                                         "request_id", "retcode_external", "request")
+    assert M.OrderSendResult._fields == (
+        "retcode",
+        "deal",
+        "order",
+        "volume",
+        "price",
+        "bid",
+        "ask",
+        "comment",
+        "request_id",
+        "retcode_external",
+        "request",
+    )
     assert M.AccountInfo._fields[0] == "login" and M.AccountInfo._fields[-1] == "company"
     assert len(M.SymbolInfo._fields) == 96 and M.SymbolInfo._fields[-3:] == ("name", "page", "path")
     assert len(M.TerminalInfo._fields) == 22 and len(M.TradeOrder._fields) == 24
@@ -87,7 +121,13 @@ def test_initialize_checks_login_server_and_path(mt5, tmp_path):
 
 def test_account_and_terminal_mirror_the_sim(mt5):
     a = mt5.account_info()
-    assert (a.login, a.server, a.company, a.currency, a.leverage) == (52000001, "MT5MCP-Sim", "mt5-mcp paper broker", "USD", 100)
+    assert (a.login, a.server, a.company, a.currency, a.leverage) == (
+        52000001,
+        "MT5MCP-Sim",
+        "mt5-mcp paper broker",
+        "USD",
+        100,
+    )
     assert (a.balance, a.equity, a.margin, a.margin_free, a.margin_level) == (10000.0, 10000.0, 0.0, 10000.0, 0.0)
     assert a.margin_mode == M.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING and a.trade_mode == M.ACCOUNT_TRADE_MODE_DEMO
     t = mt5.terminal_info()
@@ -113,7 +153,13 @@ def test_symbols_catalogue_and_market_watch(mt5):
     assert eur.path == "Forex\\Majors\\EURUSD" and eur.currency_margin == "EUR"
     assert mt5.symbol_info("BTCUSD").filling_mode == 2 and mt5.symbol_info("US500").filling_mode == 1
     assert [s.name for s in mt5.symbols_get(group="*JPY*")] == ["USDJPY", "EURJPY"]
-    assert [s.name for s in mt5.symbols_get(group="*USD*,!EUR*,!*JPY")] == ["GBPUSD", "USDCHF", "AUDUSD", "XAUUSD", "BTCUSD"]
+    assert [s.name for s in mt5.symbols_get(group="*USD*,!EUR*,!*JPY")] == [
+        "GBPUSD",
+        "USDCHF",
+        "AUDUSD",
+        "XAUUSD",
+        "BTCUSD",
+    ]
     assert mt5.symbol_info("NOPE") is None and mt5.last_error() == (-4, "Terminal: Not found")
     assert mt5.symbol_info_tick("USDCHF") is None and mt5.last_error()[0] == -1
     assert mt5.symbol_select("USDCHF", True) is True
@@ -144,13 +190,15 @@ def test_rates_layout_order_and_alignment(mt5, clock):
     now_b = T0_MS // 1000 + OFFSET
     assert r["time"][-1] == now_b - now_b % 60
     assert r["close"][-1] == mt5.symbol_info_tick("EURUSD").bid, "the forming bar closes at the bid"
-    assert (r["high"] >= np.maximum(r["open"], r["close"])).all() and (r["low"] <= np.minimum(r["open"], r["close"])).all()
+    assert (r["high"] >= np.maximum(r["open"], r["close"])).all() and (
+        r["low"] <= np.minimum(r["open"], r["close"])
+    ).all()
     d1 = mt5.copy_rates_from_pos("XAUUSD", M.TIMEFRAME_D1, 0, 3)
     assert all(t % 86400 == 0 for t in d1["time"]), "D1 opens at broker midnight"
     w1 = mt5.copy_rates_from_pos("EURUSD", M.TIMEFRAME_W1, 0, 4)
-    assert all(datetime.fromtimestamp(int(t), timezone.utc).weekday() == 6 for t in w1["time"])
+    assert all(datetime.fromtimestamp(int(t), UTC).weekday() == 6 for t in w1["time"])
     mn = mt5.copy_rates_from_pos("EURUSD", M.TIMEFRAME_MN1, 0, 3)
-    assert [datetime.fromtimestamp(int(t), timezone.utc).day for t in mn["time"]] == [1, 1, 1]
+    assert [datetime.fromtimestamp(int(t), UTC).day for t in mn["time"]] == [1, 1, 1]
     assert len(mt5.copy_rates_from_pos("EURUSD", M.TIMEFRAME_D1, 1, 5000)) < 5000, "history has a start"
     assert len(mt5.copy_rates_from_pos("EURUSD", M.TIMEFRAME_H1, 0, 0)) == 0
 
@@ -205,11 +253,24 @@ def test_market_round_trip_books_orders_deals_and_profit(mt5, clock):
     assert a.margin > 0 and a.margin_level > 0 and a.equity == round(a.balance + a.profit, 2)
     clock.advance(3600)
     tick = mt5.symbol_info_tick("EURUSD")
-    half = mt5.order_send({"action": 1, "symbol": "EURUSD", "volume": 0.04, "type": 1, "position": pos.ticket,
-                           "price": tick.bid, "deviation": 5, "type_filling": 0, "magic": 7})
+    half = mt5.order_send(
+        {
+            "action": 1,
+            "symbol": "EURUSD",
+            "volume": 0.04,
+            "type": 1,
+            "position": pos.ticket,
+            "price": tick.bid,
+            "deviation": 5,
+            "type_filling": 0,
+            "magic": 7,
+        }
+    )
     assert half.retcode == 10009 and half.price == tick.bid
     assert mt5.positions_get()[0].volume == 0.06
-    done = mt5.order_send({"action": 1, "symbol": "EURUSD", "volume": 0.06, "type": 1, "position": pos.ticket, "type_filling": 1})
+    done = mt5.order_send(
+        {"action": 1, "symbol": "EURUSD", "volume": 0.06, "type": 1, "position": pos.ticket, "type_filling": 1}
+    )
     assert done.retcode == 10009 and mt5.positions_get() == ()
     deals = mt5.history_deals_get(position=pos.ticket)
     assert [(d.entry, d.type) for d in deals] == [(0, 0), (1, 1), (1, 1)]
@@ -267,21 +328,60 @@ def test_pending_orders_modify_remove_expire_and_trigger(mt5, clock, control):
     base = {"action": M.TRADE_ACTION_PENDING, "symbol": "EURUSD", "volume": 0.1, "type_filling": M.ORDER_FILLING_RETURN}
     wrong_side = mt5.order_send(dict(base, type=M.ORDER_TYPE_BUY_LIMIT, price=round(tick.ask + 0.001, 5)))
     assert wrong_side.retcode == 10015
-    bad_exp = mt5.order_send(dict(base, type=M.ORDER_TYPE_BUY_LIMIT, price=round(tick.ask - 0.01, 5),
-                                  type_time=M.ORDER_TIME_SPECIFIED, expiration=tick.time - 10))
+    bad_exp = mt5.order_send(
+        dict(
+            base,
+            type=M.ORDER_TYPE_BUY_LIMIT,
+            price=round(tick.ask - 0.01, 5),
+            type_time=M.ORDER_TIME_SPECIFIED,
+            expiration=tick.time - 10,
+        )
+    )
     assert bad_exp.retcode == 10022
-    bad_stops = mt5.order_send(dict(base, type=M.ORDER_TYPE_BUY_LIMIT, price=round(tick.ask - 0.01, 5), sl=round(tick.ask, 5)))
+    bad_stops = mt5.order_send(
+        dict(base, type=M.ORDER_TYPE_BUY_LIMIT, price=round(tick.ask - 0.01, 5), sl=round(tick.ask, 5))
+    )
     assert bad_stops.retcode == 10016
-    placed = mt5.order_send(dict(base, type=M.ORDER_TYPE_BUY_LIMIT, price=round(tick.ask - 0.01, 5), magic=9,
-                                 comment="limit", type_time=M.ORDER_TIME_SPECIFIED, expiration=tick.time + 600))
+    placed = mt5.order_send(
+        dict(
+            base,
+            type=M.ORDER_TYPE_BUY_LIMIT,
+            price=round(tick.ask - 0.01, 5),
+            magic=9,
+            comment="limit",
+            type_time=M.ORDER_TIME_SPECIFIED,
+            expiration=tick.time + 600,
+        )
+    )
     assert placed.retcode == 10009 and placed.deal == 0
     (o,) = mt5.orders_get()
-    assert (o.ticket, o.type, o.magic, o.comment, o.time_expiration, o.state) == (placed.order, 2, 9, "limit", tick.time + 600, 1)
-    same = mt5.order_send({"action": M.TRADE_ACTION_MODIFY, "order": o.ticket, "price": o.price_open,
-                           "type_time": M.ORDER_TIME_SPECIFIED, "expiration": o.time_expiration})
+    assert (o.ticket, o.type, o.magic, o.comment, o.time_expiration, o.state) == (
+        placed.order,
+        2,
+        9,
+        "limit",
+        tick.time + 600,
+        1,
+    )
+    same = mt5.order_send(
+        {
+            "action": M.TRADE_ACTION_MODIFY,
+            "order": o.ticket,
+            "price": o.price_open,
+            "type_time": M.ORDER_TIME_SPECIFIED,
+            "expiration": o.time_expiration,
+        }
+    )
     assert same.retcode == 10025
-    moved = mt5.order_send({"action": M.TRADE_ACTION_MODIFY, "order": o.ticket, "price": round(o.price_open - 0.001, 5),
-                            "type_time": M.ORDER_TIME_SPECIFIED, "expiration": o.time_expiration})
+    moved = mt5.order_send(
+        {
+            "action": M.TRADE_ACTION_MODIFY,
+            "order": o.ticket,
+            "price": round(o.price_open - 0.001, 5),
+            "type_time": M.ORDER_TIME_SPECIFIED,
+            "expiration": o.time_expiration,
+        }
+    )
     assert moved.retcode == 10009 and mt5.orders_get()[0].price_open == round(o.price_open - 0.001, 5)
     clock.advance(601)
     assert mt5.orders_get() == ()
@@ -343,7 +443,7 @@ def test_order_check_and_calc_functions(mt5):
 def test_history_accepts_datetimes_and_epochs_and_groups(mt5):
     market_buy(mt5)
     now_b = T0_MS // 1000 + OFFSET
-    naive = datetime.fromtimestamp(now_b, timezone.utc).replace(tzinfo=None)
+    naive = datetime.fromtimestamp(now_b, UTC).replace(tzinfo=None)
     assert len(mt5.history_deals_get(naive - timedelta(minutes=1), naive + timedelta(minutes=1))) == 2
     assert len(mt5.history_deals_get(now_b - 60, now_b + 60)) == 2
     assert len(mt5.history_deals_get(now_b - 60, now_b + 60, group="*EURUSD*")) == 1
@@ -501,6 +601,8 @@ def test_broker_calendar_helpers_agree_with_the_calendar():
 
     jan31 = calendar.timegm((2026, 1, 31, 15, 0, 0))
     assert Market.bar_start(M.TIMEFRAME_MN1, jan31) == calendar.timegm((2026, 1, 1, 0, 0, 0))
-    assert Market.bar_after(M.TIMEFRAME_MN1, calendar.timegm((2025, 12, 1, 0, 0, 0))) == calendar.timegm((2026, 1, 1, 0, 0, 0))
+    assert Market.bar_after(M.TIMEFRAME_MN1, calendar.timegm((2025, 12, 1, 0, 0, 0))) == calendar.timegm(
+        (2026, 1, 1, 0, 0, 0)
+    )
     sunday = Market.bar_start(M.TIMEFRAME_W1, jan31)
-    assert datetime.fromtimestamp(sunday, timezone.utc).strftime("%a %H:%M") == "Sun 00:00"
+    assert datetime.fromtimestamp(sunday, UTC).strftime("%a %H:%M") == "Sun 00:00"

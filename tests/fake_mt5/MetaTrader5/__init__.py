@@ -11,7 +11,6 @@ MT5_FAKE_STATE) and `_hooks.py` (fault injection, env MT5_FAKE_CONTROL).
 Put `tests/fake_mt5` on PYTHONPATH to have `import MetaTrader5` load it.
 """
 
-from ._constants import *  # noqa: F401,F403
 from ._api import (  # noqa: F401
     account_info,
     copy_rates_from,
@@ -41,6 +40,7 @@ from ._api import (  # noqa: F401
     terminal_info,
     version,
 )
+from ._constants import *
 from ._hooks import on_import as _on_import
 from ._records import (  # noqa: F401
     AccountInfo,

@@ -14,7 +14,6 @@ import calendar
 import datetime as _dt
 import functools
 import os
-import tempfile
 import threading
 
 from . import _catalogue as cat
@@ -22,8 +21,9 @@ from . import _constants as C
 from . import _engine as E
 from . import _hooks as H
 from . import _ledger as L
+from . import _views as V
 from ._market import TIMEFRAMES, Market
-from ._records import AccountInfo, OrderSendResult, SymbolInfo, TerminalInfo, Tick
+from ._records import OrderSendResult, Tick
 from ._store import Store
 
 SUCCESS = (C.RES_S_OK, "Success")
@@ -158,7 +158,6 @@ def login(login, password=None, server=None, timeout=None):
 @_api(needs_ipc=False)
 def shutdown():
     T.connected = False
-    return None
 
 
 def last_error():
@@ -172,96 +171,18 @@ def version():
     return cat.TERMINAL_VERSION
 
 
-def _data_path() -> str:
-    explicit = os.environ.get("MT5_FAKE_DATA_PATH")
-    if explicit:
-        return explicit
-    state = os.environ.get("MT5_FAKE_STATE")
-    if state:
-        return os.path.dirname(os.path.abspath(state))
-    return os.path.join(tempfile.gettempdir(), "mt5-fake")
-
-
 @_api()
 def terminal_info():
-    data = _data_path()
-    return TerminalInfo(
-        community_account=False, community_connection=False, connected=True, dlls_allowed=False,
-        trade_allowed=True, tradeapi_disabled=False, email_enabled=False, ftp_enabled=False,
-        notifications_enabled=False, mqid=False, build=cat.TERMINAL_BUILD, maxbars=100_000, codepage=0,
-        ping_last=12_000, community_balance=0.0, retransmission=0.0, company=cat.COMPANY,
-        name=cat.TERMINAL_NAME, language="English", path=data, data_path=data, commondata_path=data,
-    )
+    return V.terminal_record()
 
 
 @_api()
 def account_info():
     with T.account() as (txn, market):
-        acct = txn.acct
-        m = L.metrics(acct, market, T.now_ms())
-    return AccountInfo(
-        login=acct["login"], trade_mode=C.ACCOUNT_TRADE_MODE_DEMO, leverage=acct["leverage"], limit_orders=200,
-        margin_so_mode=C.ACCOUNT_STOPOUT_MODE_PERCENT, trade_allowed=True, trade_expert=True,
-        margin_mode=C.ACCOUNT_MARGIN_MODE_RETAIL_HEDGING, currency_digits=2, fifo_close=False,
-        balance=m["balance"], credit=0.0, profit=m["profit"], equity=m["equity"], margin=m["margin"],
-        margin_free=m["margin_free"], margin_level=m["margin_level"], margin_so_call=cat.MARGIN_CALL,
-        margin_so_so=cat.STOP_OUT, margin_initial=0.0, margin_maintenance=0.0, assets=0.0, liabilities=0.0,
-        commission_blocked=0.0, name=cat.ACCOUNT_NAME, server=cat.SERVER, currency=acct["currency"],
-        company=cat.COMPANY,
-    )
+        return V.account_record(txn.acct, L.metrics(txn.acct, market, T.now_ms()))
 
 
 # ---------------------------------------------------------------------- symbols
-
-_BOOL_FIELDS = {"custom", "select", "visible", "spread_float", "margin_hedged_use_leg"}
-_STR_FIELDS = {"basis", "category", "currency_base", "currency_profit", "currency_margin", "bank",
-               "description", "exchange", "formula", "isin", "name", "page", "path"}
-_INT_FIELDS = {"chart_mode", "session_deals", "session_buy_orders", "session_sell_orders", "volume", "volumehigh",
-               "volumelow", "time", "digits", "spread", "ticks_bookdepth", "trade_calc_mode", "trade_mode",
-               "start_time", "expiration_time", "trade_stops_level", "trade_freeze_level", "trade_exemode",
-               "swap_mode", "swap_rollover3days", "expiration_mode", "filling_mode", "order_mode",
-               "order_gtc_mode", "option_mode", "option_right"}
-_SYMBOL_ZERO = {f: (False if f in _BOOL_FIELDS else "" if f in _STR_FIELDS else 0 if f in _INT_FIELDS else 0.0)
-                for f in SymbolInfo._fields}
-
-
-def _symbol_record(acct, market, name: str) -> SymbolInfo:
-    s = cat.BY_NAME[name]
-    now = T.now_ms()
-    q = market.quote(cat.INDEX[name], now)
-    tv = market.tick_value(cat.INDEX[name], now)
-    selected = L.is_selected(acct, name)
-    return SymbolInfo(**dict(
-        _SYMBOL_ZERO, select=selected, visible=selected, spread_float=True, time=L.broker_s(q["time_ms"]),
-        digits=s.digits, spread=q["spread"], trade_calc_mode=s.calc_mode, trade_mode=s.trade_mode,
-        trade_stops_level=s.stops_level, trade_exemode=C.SYMBOL_TRADE_EXECUTION_INSTANT,
-        swap_mode=C.SYMBOL_SWAP_MODE_POINTS, swap_rollover3days=C.DAY_OF_WEEK_WEDNESDAY,
-        expiration_mode=cat.EXPIRATION_MODE_ALL, filling_mode=s.filling_mode, order_mode=cat.ORDER_MODE_ALL,
-        bid=q["bid"], bidhigh=q["bid"], bidlow=q["bid"], ask=q["ask"], askhigh=q["ask"], asklow=q["ask"],
-        point=s.point, trade_tick_value=tv, trade_tick_value_profit=tv, trade_tick_value_loss=tv,
-        trade_tick_size=s.point, trade_contract_size=s.contract_size, volume_min=s.volume_min,
-        volume_max=s.volume_max, volume_step=s.volume_step, swap_long=s.swap_long, swap_short=s.swap_short,
-        margin_hedged=s.contract_size, currency_base=s.currency_base, currency_profit=s.currency_profit,
-        currency_margin=s.currency_margin, description=s.description, name=s.name, path=s.path,
-    ))
-
-
-def _group_matches(group: str, name: str) -> bool:
-    """MT5 group filter: comma-separated `*` patterns, `!` excludes, ASCII case-insensitive."""
-    import fnmatch
-
-    included, any_inclusive = False, False
-    for pat in (p.strip() for p in group.split(",")):
-        if not pat:
-            continue
-        glob = pat.lstrip("!").strip().lower().replace("[", "[[]").replace("?", "[?]")
-        if pat.startswith("!"):
-            if fnmatch.fnmatchcase(name.lower(), glob):
-                return False
-        else:
-            any_inclusive = True
-            included = included or fnmatch.fnmatchcase(name.lower(), glob)
-    return included or (not any_inclusive and not group.strip())
 
 
 def _symbol_arg(symbol) -> str:
@@ -280,8 +201,11 @@ def symbols_get(group=None):
     if group is not None and not isinstance(group, str):
         raise _Fail(INVALID)
     with T.account() as (txn, market):
-        return tuple(_symbol_record(txn.acct, market, s.name) for s in cat.CATALOGUE
-                     if group is None or _group_matches(group, s.name))
+        return tuple(
+            V.symbol_record(txn.acct, market, s.name, T.now_ms())
+            for s in cat.CATALOGUE
+            if group is None or V.group_matches(group, s.name)
+        )
 
 
 @_api()
@@ -289,7 +213,7 @@ def symbol_info(symbol):
     if _symbol_arg(symbol) not in cat.BY_NAME:
         raise _Fail(NOT_FOUND)
     with T.account() as (txn, market):
-        return _symbol_record(txn.acct, market, symbol)
+        return V.symbol_record(txn.acct, market, symbol, T.now_ms())
 
 
 def _watched(acct, symbol) -> int:
@@ -304,8 +228,16 @@ def _watched(acct, symbol) -> int:
 def symbol_info_tick(symbol):
     with T.account() as (txn, market):
         q = market.quote(_watched(txn.acct, symbol), T.now_ms())
-    return Tick(time=L.broker_s(q["time_ms"]), bid=q["bid"], ask=q["ask"], last=0.0, volume=0,
-                time_msc=L.broker_ms(q["time_ms"]), flags=C.TICK_FLAG_BID | C.TICK_FLAG_ASK, volume_real=0.0)
+    return Tick(
+        time=L.broker_s(q["time_ms"]),
+        bid=q["bid"],
+        ask=q["ask"],
+        last=0.0,
+        volume=0,
+        time_msc=L.broker_ms(q["time_ms"]),
+        flags=C.TICK_FLAG_BID | C.TICK_FLAG_ASK,
+        volume_real=0.0,
+    )
 
 
 @_api(failure=False)
@@ -380,7 +312,7 @@ def _select(items, symbol, group, ticket, ticket_key="ticket"):
     if symbol is not None:
         return [x for x in items if x["symbol"] == symbol]
     if group is not None:
-        return [x for x in items if _group_matches(group, x["symbol"])]
+        return [x for x in items if V.group_matches(group, x["symbol"])]
     return list(items)
 
 
@@ -395,7 +327,9 @@ def positions_get(symbol=None, group=None, ticket=None):
     with T.account() as (txn, market):
         now = T.now_ms()
         chosen = _select(txn.acct["positions"], symbol, group, ticket)
-        return tuple(L.position_record(market, p, now) for p in sorted(chosen, key=lambda p: (p["time_ms"], p["ticket"])))
+        return tuple(
+            L.position_record(market, p, now) for p in sorted(chosen, key=lambda p: (p["time_ms"], p["ticket"]))
+        )
 
 
 @_api()
@@ -409,7 +343,9 @@ def orders_get(symbol=None, group=None, ticket=None):
     with T.account() as (txn, market):
         now = T.now_ms()
         chosen = _select(txn.acct["orders"], symbol, group, ticket)
-        return tuple(L.order_record(market, o, now) for o in sorted(chosen, key=lambda o: (o["time_setup_ms"], o["ticket"])))
+        return tuple(
+            L.order_record(market, o, now) for o in sorted(chosen, key=lambda o: (o["time_setup_ms"], o["ticket"]))
+        )
 
 
 def _history(kind, date_from, date_to, group, ticket, position):
@@ -424,8 +360,11 @@ def _history(kind, date_from, date_to, group, ticket, position):
             chosen = [x for x in items if x["position_id"] == position]
         elif date_from is not None and date_to is not None:
             lo, hi = _epoch(date_from), _epoch(date_to)
-            chosen = [x for x in items if lo <= L.broker_s(x[time_key]) <= hi
-                      and (group is None or _group_matches(group, x["symbol"]))]
+            chosen = [
+                x
+                for x in items
+                if lo <= L.broker_s(x[time_key]) <= hi and (group is None or V.group_matches(group, x["symbol"]))
+            ]
         else:
             raise _Fail(INVALID)
         chosen.sort(key=lambda x: (x[time_key], x["ticket"]))
@@ -476,7 +415,9 @@ def order_calc_margin(action, symbol, volume, price):
 def order_calc_profit(action, symbol, volume, price_open, price_close):
     _calc_args(action, symbol, volume, (price_open, price_close))
     with T.account() as (_, market):
-        return round(L.profit(market, symbol, action, float(volume), float(price_open), float(price_close), T.now_ms()), 2)
+        return round(
+            L.profit(market, symbol, action, float(volume), float(price_open), float(price_close), T.now_ms()), 2
+        )
 
 
 def _request(request) -> dict:
@@ -504,6 +445,16 @@ def order_send(request):
         if out["retcode"] == C.TRADE_RETCODE_DONE:
             txn.dirty = True
     T.request_id += 1
-    return OrderSendResult(retcode=out["retcode"], deal=out["deal"], order=out["order"], volume=out["volume"],
-                           price=out["price"], bid=out["bid"], ask=out["ask"], comment=out["comment"],
-                           request_id=T.request_id, retcode_external=0, request=E.as_request(req))
+    return OrderSendResult(
+        retcode=out["retcode"],
+        deal=out["deal"],
+        order=out["order"],
+        volume=out["volume"],
+        price=out["price"],
+        bid=out["bid"],
+        ask=out["ask"],
+        comment=out["comment"],
+        request_id=T.request_id,
+        retcode_external=0,
+        request=E.as_request(req),
+    )

@@ -80,7 +80,7 @@ class Spec:
 
     @property
     def point(self) -> float:
-        return 10.0 ** -self.digits
+        return 10.0**-self.digits
 
     @property
     def category(self) -> str:
@@ -115,7 +115,23 @@ def _forex(name, description, group, digits, stops, swaps, spread, visible, base
     )
 
 
-def _cfd(name, description, path, calc_mode, contract, margin_rate, vmin, vmax, vstep, filling, stops, swaps, spread, base, vol):
+def _cfd(
+    name,
+    description,
+    path,
+    calc_mode,
+    contract,
+    margin_rate,
+    vmin,
+    vmax,
+    vstep,
+    filling,
+    stops,
+    swaps,
+    spread,
+    base,
+    vol,
+):
     return Spec(
         name=name,
         description=description,
@@ -150,12 +166,57 @@ CATALOGUE: tuple[Spec, ...] = (
     _forex("USDCHF", "US Dollar vs Swiss Franc", "Majors", 5, 5, (6.1, -13.9), (11, 19), False, 0.8750, 0.075),
     _forex("AUDUSD", "Australian Dollar vs US Dollar", "Majors", 5, 0, (-3.9, -1.6), (8, 15), True, 0.6600, 0.10),
     _forex("EURJPY", "Euro vs Japanese Yen", "Crosses", 3, 5, (9.2, -21.7), (15, 25), False, legs=("EURUSD", "USDJPY")),
-    _cfd("XAUUSD", "Gold vs US Dollar", "Metals\\XAUUSD", C.SYMBOL_CALC_MODE_CFDLEVERAGE, 100.0, 1.0,
-         0.01, 50.0, 0.01, FILLING_FOK | FILLING_IOC, 10, (-56.2, 31.5), (15, 35), 2620.0, 0.15),
-    _cfd("BTCUSD", "Bitcoin vs US Dollar", "Crypto\\BTCUSD", C.SYMBOL_CALC_MODE_CFDLEVERAGE, 1.0, 5.0,
-         0.01, 10.0, 0.01, FILLING_IOC, 0, (-2500.0, -1500.0), (1500, 3000), 93_000.0, 0.55),
-    _cfd("US500", "US 500 Cash Index", "Indices\\US500", C.SYMBOL_CALC_MODE_CFD, 10.0, 0.05,
-         0.1, 100.0, 0.1, FILLING_FOK, 10, (-120.0, -40.0), (40, 80), 5850.0, 0.17),
+    _cfd(
+        "XAUUSD",
+        "Gold vs US Dollar",
+        "Metals\\XAUUSD",
+        C.SYMBOL_CALC_MODE_CFDLEVERAGE,
+        100.0,
+        1.0,
+        0.01,
+        50.0,
+        0.01,
+        FILLING_FOK | FILLING_IOC,
+        10,
+        (-56.2, 31.5),
+        (15, 35),
+        2620.0,
+        0.15,
+    ),
+    _cfd(
+        "BTCUSD",
+        "Bitcoin vs US Dollar",
+        "Crypto\\BTCUSD",
+        C.SYMBOL_CALC_MODE_CFDLEVERAGE,
+        1.0,
+        5.0,
+        0.01,
+        10.0,
+        0.01,
+        FILLING_IOC,
+        0,
+        (-2500.0, -1500.0),
+        (1500, 3000),
+        93_000.0,
+        0.55,
+    ),
+    _cfd(
+        "US500",
+        "US 500 Cash Index",
+        "Indices\\US500",
+        C.SYMBOL_CALC_MODE_CFD,
+        10.0,
+        0.05,
+        0.1,
+        100.0,
+        0.1,
+        FILLING_FOK,
+        10,
+        (-120.0, -40.0),
+        (40, 80),
+        5850.0,
+        0.17,
+    ),
 )
 
 BY_NAME = {s.name: s for s in CATALOGUE}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import calendar
 import copy
 import datetime as _dt
+import math
 
 from . import _catalogue as cat
 from . import _constants as C
@@ -109,7 +110,7 @@ def _on_grid(x: float, step: float) -> bool:
 
 
 def _price_ok(spec, p: float) -> bool:
-    return p > 0 and p == p and p != float("inf") and _on_grid(p, spec.point)
+    return math.isfinite(p) and p > 0 and _on_grid(p, spec.point)
 
 
 def _quoted(acct, name: str) -> cat.Spec:
@@ -122,7 +123,11 @@ def _quoted(acct, name: str) -> cat.Spec:
 
 
 def _volume(spec, v: float) -> float:
-    if not (v == v and spec.volume_min - 1e-9 <= v <= spec.volume_max + 1e-9 and _on_grid(v - spec.volume_min, spec.volume_step)):
+    if not (
+        math.isfinite(v)
+        and spec.volume_min - 1e-9 <= v <= spec.volume_max + 1e-9
+        and _on_grid(v - spec.volume_min, spec.volume_step)
+    ):
         raise Refused(C.TRADE_RETCODE_INVALID_VOLUME)
     return round(v, 8)
 
@@ -221,8 +226,18 @@ def _open(acct, market, now_ms, req):
     if L.metrics(acct, market, now_ms)["margin_free"] < need:
         raise Refused(C.TRADE_RETCODE_NO_MONEY)
     order, deal = L.open_position(
-        acct, symbol=spec.name, kind=kind, volume=volume, price=fill, sl=req["sl"], tp=req["tp"], magic=req["magic"],
-        text=L.comment(req["comment"]), filling=filling, reason=C.DEAL_REASON_EXPERT, now_ms=now_ms,
+        acct,
+        symbol=spec.name,
+        kind=kind,
+        volume=volume,
+        price=fill,
+        sl=req["sl"],
+        tp=req["tp"],
+        magic=req["magic"],
+        text=L.comment(req["comment"]),
+        filling=filling,
+        reason=C.DEAL_REASON_EXPERT,
+        now_ms=now_ms,
     )
     return {"deal": deal, "order": order, "volume": volume, "price": fill}
 
@@ -258,8 +273,16 @@ def _close(acct, market, now_ms, req):
     fill = L.close_side(q, pos["type"])
     _requote(spec, fill, req)
     order, deal, volume, _ = L.close_position(
-        acct, market, idx, volume=volume, price=fill, magic=req["magic"], text=L.comment(req["comment"]),
-        filling=filling, reason=C.DEAL_REASON_EXPERT, now_ms=now_ms,
+        acct,
+        market,
+        idx,
+        volume=volume,
+        price=fill,
+        magic=req["magic"],
+        text=L.comment(req["comment"]),
+        filling=filling,
+        reason=C.DEAL_REASON_EXPERT,
+        now_ms=now_ms,
     )
     return {"deal": deal, "order": order, "volume": volume, "price": fill}
 
@@ -282,12 +305,26 @@ def _place(acct, market, now_ms, req):
     ticket = L.take_ticket(acct, "order")
     acct["orders"].append(
         {
-            "ticket": ticket, "symbol": spec.name, "type": kind, "volume_initial": volume, "volume_current": volume,
-            "price_open": price, "price_stoplimit": limit, "sl": req["sl"], "tp": req["tp"],
-            "type_time": req["type_time"], "type_filling": filling, "expiration": expiration,
-            "expires_ms": expires_ms, "magic": req["magic"], "comment": L.comment(req["comment"]),
-            "state": C.ORDER_STATE_PLACED, "position_id": 0, "reason": C.ORDER_REASON_EXPERT,
-            "time_setup_ms": now_ms, "time_done_ms": None,
+            "ticket": ticket,
+            "symbol": spec.name,
+            "type": kind,
+            "volume_initial": volume,
+            "volume_current": volume,
+            "price_open": price,
+            "price_stoplimit": limit,
+            "sl": req["sl"],
+            "tp": req["tp"],
+            "type_time": req["type_time"],
+            "type_filling": filling,
+            "expiration": expiration,
+            "expires_ms": expires_ms,
+            "magic": req["magic"],
+            "comment": L.comment(req["comment"]),
+            "state": C.ORDER_STATE_PLACED,
+            "position_id": 0,
+            "reason": C.ORDER_REASON_EXPERT,
+            "time_setup_ms": now_ms,
+            "time_done_ms": None,
         }
     )
     return {"order": ticket, "volume": volume}
@@ -324,8 +361,15 @@ def _modify(acct, market, now_ms, req):
         raise Refused(C.TRADE_RETCODE_NO_CHANGES)
     _pending_side(spec, o["type"], price, market.quote(cat.INDEX[spec.name], now_ms))
     _stops(spec, L.is_buy(o["type"]), limit or price, sl, tp)
-    o.update(price_open=price, sl=sl, tp=tp, price_stoplimit=limit, type_time=req["type_time"],
-             expiration=expiration, expires_ms=expires_ms)
+    o.update(
+        price_open=price,
+        sl=sl,
+        tp=tp,
+        price_stoplimit=limit,
+        type_time=req["type_time"],
+        expiration=expiration,
+        expires_ms=expires_ms,
+    )
     return {"order": o["ticket"], "volume": o["volume_current"]}
 
 
@@ -343,8 +387,16 @@ def _close_by(acct, market, now_ms, req):
     _quoted(acct, pa["symbol"])
     volume = round(min(pa["volume"], pb["volume"]), 8)
     price = pb["price_open"]
-    kwargs = dict(volume=volume, price=price, magic=req["magic"], text=L.comment(req["comment"]),
-                  filling=C.ORDER_FILLING_FOK, reason=C.DEAL_REASON_EXPERT, now_ms=now_ms, entry=C.DEAL_ENTRY_OUT_BY)
+    kwargs = {
+        "volume": volume,
+        "price": price,
+        "magic": req["magic"],
+        "text": L.comment(req["comment"]),
+        "filling": C.ORDER_FILLING_FOK,
+        "reason": C.DEAL_REASON_EXPERT,
+        "now_ms": now_ms,
+        "entry": C.DEAL_ENTRY_OUT_BY,
+    }
     order, deal, _, _ = L.close_position(acct, market, _position(acct, a), **kwargs)
     L.close_position(acct, market, _position(acct, b), **kwargs)
     return {"deal": deal, "order": order, "volume": volume, "price": price}
@@ -402,7 +454,13 @@ def check(acct, market, now_ms: int, req: dict) -> OrderCheckResult:
     ok = out["retcode"] == C.TRADE_RETCODE_DONE
     m = L.metrics(after if ok else acct, market, now_ms)
     return OrderCheckResult(
-        retcode=0 if ok else out["retcode"], balance=m["balance"], equity=m["equity"], profit=m["profit"],
-        margin=m["margin"], margin_free=m["margin_free"], margin_level=m["margin_level"],
-        comment="Done" if ok else out["comment"], request=as_request(req),
+        retcode=0 if ok else out["retcode"],
+        balance=m["balance"],
+        equity=m["equity"],
+        profit=m["profit"],
+        margin=m["margin"],
+        margin_free=m["margin_free"],
+        margin_level=m["margin_level"],
+        comment="Done" if ok else out["comment"],
+        request=as_request(req),
     )

@@ -78,7 +78,9 @@ def before_call(ctl: dict, name: str, args, kwargs) -> None:
     """Runs the hooks that apply to every call, in order: thread check, print, raise, hang."""
     check_thread(ctl, name)
     if printing_enabled(ctl):
-        shown = ", ".join([repr(a) for a in args] + [f"{k}=***" if k == "password" else f"{k}={v!r}" for k, v in kwargs.items()])
+        shown = ", ".join(
+            [repr(a) for a in args] + [f"{k}=***" if k == "password" else f"{k}={v!r}" for k, v in kwargs.items()]
+        )
         _emit(f"{name}({shown})")
     spec = ctl.get("raise")
     if _targets(spec, name):

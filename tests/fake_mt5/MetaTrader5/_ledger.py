@@ -103,14 +103,31 @@ def metrics(acct: dict, market, now_ms: int) -> dict:
 # ---------------------------------------------------------------------- bookkeeping
 
 
-def _history_order(acct, *, ticket, symbol, kind, volume, price, sl, tp, filling, magic, text, reason, position_id, now_ms):
+def _history_order(
+    acct, *, ticket, symbol, kind, volume, price, sl, tp, filling, magic, text, reason, position_id, now_ms
+):
     acct["history_orders"].append(
         {
-            "ticket": ticket, "symbol": symbol, "type": kind, "volume_initial": volume,
-            "volume_current": 0.0, "price_open": price, "price_stoplimit": 0.0, "sl": sl, "tp": tp,
-            "type_time": C.ORDER_TIME_GTC, "type_filling": filling, "expiration": 0,
-            "expires_ms": None, "magic": magic, "comment": text, "state": C.ORDER_STATE_FILLED,
-            "position_id": position_id, "reason": reason, "time_setup_ms": now_ms, "time_done_ms": now_ms,
+            "ticket": ticket,
+            "symbol": symbol,
+            "type": kind,
+            "volume_initial": volume,
+            "volume_current": 0.0,
+            "price_open": price,
+            "price_stoplimit": 0.0,
+            "sl": sl,
+            "tp": tp,
+            "type_time": C.ORDER_TIME_GTC,
+            "type_filling": filling,
+            "expiration": 0,
+            "expires_ms": None,
+            "magic": magic,
+            "comment": text,
+            "state": C.ORDER_STATE_FILLED,
+            "position_id": position_id,
+            "reason": reason,
+            "time_setup_ms": now_ms,
+            "time_done_ms": now_ms,
         }
     )
 
@@ -119,11 +136,22 @@ def _deal(acct, *, order, kind, entry, magic, position_id, reason, volume, price
     ticket = take_ticket(acct, "deal")
     acct["deals"].append(
         {
-            "ticket": ticket, "order": order, "time_ms": now_ms,
-            "type": C.DEAL_TYPE_BUY if is_buy(kind) else C.DEAL_TYPE_SELL, "entry": entry,
-            "magic": magic, "position_id": position_id, "reason": reason, "volume": volume,
-            "price": price, "commission": 0.0, "swap": 0.0, "profit": pnl, "fee": 0.0,
-            "symbol": symbol, "comment": text,
+            "ticket": ticket,
+            "order": order,
+            "time_ms": now_ms,
+            "type": C.DEAL_TYPE_BUY if is_buy(kind) else C.DEAL_TYPE_SELL,
+            "entry": entry,
+            "magic": magic,
+            "position_id": position_id,
+            "reason": reason,
+            "volume": volume,
+            "price": price,
+            "commission": 0.0,
+            "swap": 0.0,
+            "profit": pnl,
+            "fee": 0.0,
+            "symbol": symbol,
+            "comment": text,
         }
     )
     return ticket
@@ -134,20 +162,57 @@ def open_position(acct, *, symbol, kind, volume, price, sl, tp, magic, text, fil
     goes to history as filled); returns `(order ticket, deal ticket)`."""
     if from_order is None:
         ticket = take_ticket(acct, "order")
-        _history_order(acct, ticket=ticket, symbol=symbol, kind=kind, volume=volume, price=price, sl=sl, tp=tp,
-                       filling=filling, magic=magic, text=text, reason=reason, position_id=ticket, now_ms=now_ms)
+        _history_order(
+            acct,
+            ticket=ticket,
+            symbol=symbol,
+            kind=kind,
+            volume=volume,
+            price=price,
+            sl=sl,
+            tp=tp,
+            filling=filling,
+            magic=magic,
+            text=text,
+            reason=reason,
+            position_id=ticket,
+            now_ms=now_ms,
+        )
     else:
         ticket = from_order["ticket"]
         done = dict(from_order, state=C.ORDER_STATE_FILLED, volume_current=0.0, position_id=ticket, time_done_ms=now_ms)
         acct["history_orders"].append(done)
-    deal = _deal(acct, order=ticket, kind=kind, entry=C.DEAL_ENTRY_IN, magic=magic, position_id=ticket, reason=reason,
-                 volume=volume, price=price, pnl=0.0, symbol=symbol, text=text, now_ms=now_ms)
+    deal = _deal(
+        acct,
+        order=ticket,
+        kind=kind,
+        entry=C.DEAL_ENTRY_IN,
+        magic=magic,
+        position_id=ticket,
+        reason=reason,
+        volume=volume,
+        price=price,
+        pnl=0.0,
+        symbol=symbol,
+        text=text,
+        now_ms=now_ms,
+    )
     pos_kind = C.POSITION_TYPE_BUY if is_buy(kind) else C.POSITION_TYPE_SELL
     acct["positions"].append(
         {
-            "ticket": ticket, "symbol": symbol, "type": pos_kind, "volume": volume, "price_open": price,
-            "sl": sl, "tp": tp, "swap": 0.0, "magic": magic, "comment": text, "reason": reason,
-            "time_ms": now_ms, "time_update_ms": now_ms,
+            "ticket": ticket,
+            "symbol": symbol,
+            "type": pos_kind,
+            "volume": volume,
+            "price_open": price,
+            "sl": sl,
+            "tp": tp,
+            "swap": 0.0,
+            "magic": magic,
+            "comment": text,
+            "reason": reason,
+            "time_ms": now_ms,
+            "time_update_ms": now_ms,
         }
     )
     return ticket, deal
@@ -160,10 +225,37 @@ def close_position(acct, market, idx, *, volume, price, magic, text, filling, re
     volume = round(min(volume, p["volume"]), 8)
     pnl = round(profit(market, p["symbol"], p["type"], volume, p["price_open"], price, now_ms), 2)
     ticket = take_ticket(acct, "order")
-    _history_order(acct, ticket=ticket, symbol=p["symbol"], kind=kind, volume=volume, price=price, sl=0.0, tp=0.0,
-                   filling=filling, magic=magic, text=text, reason=reason, position_id=p["ticket"], now_ms=now_ms)
-    deal = _deal(acct, order=ticket, kind=kind, entry=entry, magic=magic, position_id=p["ticket"], reason=reason,
-                 volume=volume, price=price, pnl=pnl, symbol=p["symbol"], text=text, now_ms=now_ms)
+    _history_order(
+        acct,
+        ticket=ticket,
+        symbol=p["symbol"],
+        kind=kind,
+        volume=volume,
+        price=price,
+        sl=0.0,
+        tp=0.0,
+        filling=filling,
+        magic=magic,
+        text=text,
+        reason=reason,
+        position_id=p["ticket"],
+        now_ms=now_ms,
+    )
+    deal = _deal(
+        acct,
+        order=ticket,
+        kind=kind,
+        entry=entry,
+        magic=magic,
+        position_id=p["ticket"],
+        reason=reason,
+        volume=volume,
+        price=price,
+        pnl=pnl,
+        symbol=p["symbol"],
+        text=text,
+        now_ms=now_ms,
+    )
     acct["balance"] = round(acct["balance"] + pnl, 2)
     rest = round(p["volume"] - volume, 8)
     if rest <= 0:
@@ -221,9 +313,21 @@ def run_triggers(acct: dict, market, now_ms: int) -> bool:
             retire_order(acct, idx, C.ORDER_STATE_REJECTED, now_ms)
             continue
         acct["orders"].pop(idx)
-        open_position(acct, symbol=o["symbol"], kind=o["type"], volume=o["volume_current"], price=fill, sl=o["sl"],
-                      tp=o["tp"], magic=o["magic"], text=o["comment"], filling=o["type_filling"],
-                      reason=o["reason"], now_ms=now_ms, from_order=o)
+        open_position(
+            acct,
+            symbol=o["symbol"],
+            kind=o["type"],
+            volume=o["volume_current"],
+            price=fill,
+            sl=o["sl"],
+            tp=o["tp"],
+            magic=o["magic"],
+            text=o["comment"],
+            filling=o["type_filling"],
+            reason=o["reason"],
+            now_ms=now_ms,
+            from_order=o,
+        )
     for p in list(acct["positions"]):
         q = market.quote(cat.INDEX[p["symbol"]], now_ms)
         buy = p["type"] == C.POSITION_TYPE_BUY
@@ -235,8 +339,18 @@ def run_triggers(acct: dict, market, now_ms: int) -> bool:
         digits = cat.BY_NAME[p["symbol"]].digits
         level, reason = (p["sl"], C.DEAL_REASON_SL) if hit_sl else (p["tp"], C.DEAL_REASON_TP)
         note = f"[{'sl' if hit_sl else 'tp'} {level:.{digits}f}]"
-        close_position(acct, market, acct["positions"].index(p), volume=p["volume"], price=price, magic=p["magic"],
-                       text=note, filling=C.ORDER_FILLING_FOK, reason=reason, now_ms=now_ms)
+        close_position(
+            acct,
+            market,
+            acct["positions"].index(p),
+            volume=p["volume"],
+            price=price,
+            magic=p["magic"],
+            text=note,
+            filling=C.ORDER_FILLING_FOK,
+            reason=reason,
+            now_ms=now_ms,
+        )
         changed = True
     return changed
 
@@ -247,11 +361,25 @@ def run_triggers(acct: dict, market, now_ms: int) -> bool:
 def position_record(market, p: dict, now_ms: int) -> TradePosition:
     price, pnl = valuation(market, p, now_ms)
     return TradePosition(
-        ticket=p["ticket"], time=broker_s(p["time_ms"]), time_msc=broker_ms(p["time_ms"]),
-        time_update=broker_s(p["time_update_ms"]), time_update_msc=broker_ms(p["time_update_ms"]),
-        type=p["type"], magic=p["magic"], identifier=p["ticket"], reason=p["reason"], volume=p["volume"],
-        price_open=p["price_open"], sl=p["sl"], tp=p["tp"], price_current=price, swap=p["swap"], profit=pnl,
-        symbol=p["symbol"], comment=p["comment"], external_id="",
+        ticket=p["ticket"],
+        time=broker_s(p["time_ms"]),
+        time_msc=broker_ms(p["time_ms"]),
+        time_update=broker_s(p["time_update_ms"]),
+        time_update_msc=broker_ms(p["time_update_ms"]),
+        type=p["type"],
+        magic=p["magic"],
+        identifier=p["ticket"],
+        reason=p["reason"],
+        volume=p["volume"],
+        price_open=p["price_open"],
+        sl=p["sl"],
+        tp=p["tp"],
+        price_current=price,
+        swap=p["swap"],
+        profit=pnl,
+        symbol=p["symbol"],
+        comment=p["comment"],
+        external_id="",
     )
 
 
@@ -260,20 +388,51 @@ def order_record(market, o: dict, now_ms: int) -> TradeOrder:
     current = open_side(market.quote(cat.INDEX[o["symbol"]], now_ms), o["type"]) if active else o["price_open"]
     done = o["time_done_ms"] or 0
     return TradeOrder(
-        ticket=o["ticket"], time_setup=broker_s(o["time_setup_ms"]), time_setup_msc=broker_ms(o["time_setup_ms"]),
-        time_done=broker_s(done) if done else 0, time_done_msc=broker_ms(done) if done else 0,
-        time_expiration=o["expiration"], type=o["type"], type_time=o["type_time"], type_filling=o["type_filling"],
-        state=o["state"], magic=o["magic"], position_id=o["position_id"], position_by_id=0, reason=o["reason"],
-        volume_initial=o["volume_initial"], volume_current=o["volume_current"], price_open=o["price_open"],
-        sl=o["sl"], tp=o["tp"], price_current=current, price_stoplimit=o["price_stoplimit"], symbol=o["symbol"],
-        comment=o["comment"], external_id="",
+        ticket=o["ticket"],
+        time_setup=broker_s(o["time_setup_ms"]),
+        time_setup_msc=broker_ms(o["time_setup_ms"]),
+        time_done=broker_s(done) if done else 0,
+        time_done_msc=broker_ms(done) if done else 0,
+        time_expiration=o["expiration"],
+        type=o["type"],
+        type_time=o["type_time"],
+        type_filling=o["type_filling"],
+        state=o["state"],
+        magic=o["magic"],
+        position_id=o["position_id"],
+        position_by_id=0,
+        reason=o["reason"],
+        volume_initial=o["volume_initial"],
+        volume_current=o["volume_current"],
+        price_open=o["price_open"],
+        sl=o["sl"],
+        tp=o["tp"],
+        price_current=current,
+        price_stoplimit=o["price_stoplimit"],
+        symbol=o["symbol"],
+        comment=o["comment"],
+        external_id="",
     )
 
 
 def deal_record(d: dict) -> TradeDeal:
     return TradeDeal(
-        ticket=d["ticket"], order=d["order"], time=broker_s(d["time_ms"]), time_msc=broker_ms(d["time_ms"]),
-        type=d["type"], entry=d["entry"], magic=d["magic"], position_id=d["position_id"], reason=d["reason"],
-        volume=d["volume"], price=d["price"], commission=d["commission"], swap=d["swap"], profit=d["profit"],
-        fee=d["fee"], symbol=d["symbol"], comment=d["comment"], external_id="",
+        ticket=d["ticket"],
+        order=d["order"],
+        time=broker_s(d["time_ms"]),
+        time_msc=broker_ms(d["time_ms"]),
+        type=d["type"],
+        entry=d["entry"],
+        magic=d["magic"],
+        position_id=d["position_id"],
+        reason=d["reason"],
+        volume=d["volume"],
+        price=d["price"],
+        commission=d["commission"],
+        swap=d["swap"],
+        profit=d["profit"],
+        fee=d["fee"],
+        symbol=d["symbol"],
+        comment=d["comment"],
+        external_id="",
     )

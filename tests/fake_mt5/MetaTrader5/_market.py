@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import calendar
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -47,11 +47,25 @@ _SALT_A, _SALT_B, _SALT_VOL = 0xA1A1, 0xB2B2, 0xC3C3
 
 # Fixed bar lengths in seconds; W1 and MN1 have their own alignment.
 PERIOD_OF = {
-    C.TIMEFRAME_M1: 60, C.TIMEFRAME_M2: 120, C.TIMEFRAME_M3: 180, C.TIMEFRAME_M4: 240,
-    C.TIMEFRAME_M5: 300, C.TIMEFRAME_M6: 360, C.TIMEFRAME_M10: 600, C.TIMEFRAME_M12: 720,
-    C.TIMEFRAME_M15: 900, C.TIMEFRAME_M20: 1200, C.TIMEFRAME_M30: 1800,
-    C.TIMEFRAME_H1: 3600, C.TIMEFRAME_H2: 7200, C.TIMEFRAME_H3: 10800, C.TIMEFRAME_H4: 14400,
-    C.TIMEFRAME_H6: 21600, C.TIMEFRAME_H8: 28800, C.TIMEFRAME_H12: 43200, C.TIMEFRAME_D1: 86400,
+    C.TIMEFRAME_M1: 60,
+    C.TIMEFRAME_M2: 120,
+    C.TIMEFRAME_M3: 180,
+    C.TIMEFRAME_M4: 240,
+    C.TIMEFRAME_M5: 300,
+    C.TIMEFRAME_M6: 360,
+    C.TIMEFRAME_M10: 600,
+    C.TIMEFRAME_M12: 720,
+    C.TIMEFRAME_M15: 900,
+    C.TIMEFRAME_M20: 1200,
+    C.TIMEFRAME_M30: 1800,
+    C.TIMEFRAME_H1: 3600,
+    C.TIMEFRAME_H2: 7200,
+    C.TIMEFRAME_H3: 10800,
+    C.TIMEFRAME_H4: 14400,
+    C.TIMEFRAME_H6: 21600,
+    C.TIMEFRAME_H8: 28800,
+    C.TIMEFRAME_H12: 43200,
+    C.TIMEFRAME_D1: 86400,
 }
 TIMEFRAMES = frozenset(PERIOD_OF) | {C.TIMEFRAME_W1, C.TIMEFRAME_MN1}
 MAX_BARS = 100_000
@@ -100,7 +114,9 @@ class Market:
         self._waves: dict[int, tuple[float, np.ndarray, np.ndarray, float]] = {}
         for i, s in enumerate(cat.CATALOGUE):
             if s.legs is None:
-                phases = np.array([2 * math.pi * (mix(self.ids[i] ^ (j + 1)) >> 11) / 2**53 for j in range(len(PERIODS_S))])
+                phases = np.array(
+                    [2 * math.pi * (mix(self.ids[i] ^ (j + 1)) >> 11) / 2**53 for j in range(len(PERIODS_S))]
+                )
                 amps = s.vol * np.sqrt(PERIODS_S / YEAR_S) * 0.6
                 jitter = s.vol * math.sqrt(20.0 / YEAR_S)
                 self._waves[i] = (math.log(s.base), amps, phases, jitter)
@@ -165,7 +181,13 @@ class Market:
         """The latest tick: UTC second, arrival (UTC ms), bid, ask, spread in points."""
         k = self.latest_tick_second(i, now_ms)
         bid, ask, spread = self.bid_ask(i, np.array([k]))
-        return {"k": k, "time_ms": self.tick_arrival_ms(i, k), "bid": float(bid[0]), "ask": float(ask[0]), "spread": int(spread[0])}
+        return {
+            "k": k,
+            "time_ms": self.tick_arrival_ms(i, k),
+            "bid": float(bid[0]),
+            "ask": float(ask[0]),
+            "spread": int(spread[0]),
+        }
 
     # ------------------------------------------------------------------ conversions to USD
 
@@ -253,7 +275,7 @@ class Market:
         day = broker_s // 86_400
         if tf == C.TIMEFRAME_W1:
             return (day - (day + 4) % 7) * 86_400  # 1970-01-01 was a Thursday
-        d = datetime.fromtimestamp(broker_s, tz=timezone.utc)
+        d = datetime.fromtimestamp(broker_s, tz=UTC)
         return calendar.timegm((d.year, d.month, 1, 0, 0, 0))
 
     @staticmethod
@@ -262,7 +284,7 @@ class Market:
             return start + PERIOD_OF[tf]
         if tf == C.TIMEFRAME_W1:
             return start + 7 * 86_400
-        d = datetime.fromtimestamp(start, tz=timezone.utc)
+        d = datetime.fromtimestamp(start, tz=UTC)
         y, m = (d.year + 1, 1) if d.month == 12 else (d.year, d.month + 1)
         return calendar.timegm((y, m, 1, 0, 0, 0))
 

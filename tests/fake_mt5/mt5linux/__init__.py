@@ -54,7 +54,6 @@ class MetaTrader5:
         self._sock.close()
 
     def __del__(self):
-        try:
-            self._sock.close()
-        except Exception:
-            pass
+        sock = self.__dict__.get("_sock")
+        if sock is not None:
+            sock.close()
