@@ -53,35 +53,48 @@ class _Terminal:
     def now_ms(self) -> int:
         return H.now_ms(self.ctl)
 
-    def txn(self):
-        seed = int(os.environ.get("MT5_FAKE_SEED", "42"))
-        return self.store.transaction(seed, self.now_ms())
+    def seed(self) -> int:
+        return int(os.environ.get("MT5_FAKE_SEED", "42"))
 
     def market_for(self, acct: dict) -> Market:
         if self.market is None or self.market.seed != acct["seed"]:
             self.market = Market(acct["seed"])
         return self.market
 
-    def account(self):
-        """The account, brought up to date (triggers run), as `(txn, market)`."""
-        return _AccountView(self)
+    def account(self, write: bool = False):
+        """The account brought up to date (triggers run), as `(txn, market)`. Reads take no
+        lock unless the server has work to record; `write` holds the state file's lock from
+        the read to the write, and `txn.dirty = True` makes the change durable."""
+        return _AccountView(self, write)
 
 
 class _AccountView:
-    def __init__(self, term: _Terminal):
-        self.term = term
+    def __init__(self, term: _Terminal, write: bool):
+        self.term, self.write = term, write
         self.cm = None
 
     def __enter__(self):
-        self.cm = self.term.txn()
+        term, now = self.term, self.term.now_ms()
+        if not self.write:
+            acct, created = term.store.peek(term.seed(), now)
+            market = term.market_for(acct)
+            if not created and not L.run_triggers(acct, market, now):
+                return _ReadOnly(acct), market
+        self.cm = term.store.transaction(term.seed(), now)
         txn = self.cm.__enter__()
-        market = self.term.market_for(txn.acct)
-        if L.run_triggers(txn.acct, market, self.term.now_ms()):
-            txn.dirty = True
+        market = term.market_for(txn.acct)
+        if L.run_triggers(txn.acct, market, now) or not self.write:
+            txn.dirty = True  # a read only comes here when there is something to record
         return txn, market
 
     def __exit__(self, *exc):
-        return self.cm.__exit__(*exc)
+        return self.cm.__exit__(*exc) if self.cm is not None else None
+
+
+class _ReadOnly:
+    def __init__(self, acct: dict):
+        self.acct = acct
+        self.dirty = False
 
 
 T = _Terminal()
@@ -143,7 +156,7 @@ def initialize(path=None, *, login=None, password=None, server=None, timeout=Non
     if path is not None and (not isinstance(path, str) or not os.path.exists(path)):
         raise _Fail((C.RES_E_INTERNAL_FAIL_INIT, "IPC initialize failed, MetaTrader 5 x64 not found"))
     _check_credentials(login, password, server)
-    with T.account():
+    with T.account(write=True):
         pass  # creates (and persists) the paper account on first use
     T.connected = True
     return True
@@ -244,7 +257,7 @@ def symbol_info_tick(symbol):
 def symbol_select(symbol, enable=True):
     if _symbol_arg(symbol) not in cat.BY_NAME:
         raise _Fail(NOT_FOUND)
-    with T.account() as (txn, _):
+    with T.account(write=True) as (txn, _):
         acct = txn.acct
         enable = bool(enable)
         if L.is_selected(acct, symbol) == enable:
@@ -440,7 +453,7 @@ def order_send(request):
     if forced:
         raise _Fail(forced if isinstance(forced, list) and len(forced) == 2 else CALL_FAILED)
     req = _request(request)
-    with T.account() as (txn, market):
+    with T.account(write=True) as (txn, market):
         out = E.execute(txn.acct, market, T.now_ms(), req)
         if out["retcode"] == C.TRADE_RETCODE_DONE:
             txn.dirty = True

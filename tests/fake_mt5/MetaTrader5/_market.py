@@ -121,6 +121,7 @@ class Market:
                 jitter = s.vol * math.sqrt(20.0 / YEAR_S)
                 self._waves[i] = (math.log(s.base), amps, phases, jitter)
         self._hours: dict[tuple[int, int], tuple] = {}
+        self._ticks: dict[tuple[int, int], dict] = {}
 
     # ------------------------------------------------------------------ prices
 
@@ -170,7 +171,8 @@ class Market:
     # ------------------------------------------------------------------ ticks
 
     def tick_arrival_ms(self, i: int, k: int) -> int:
-        jitter = int(_hash_of(self.ids[i], _SALT_JITTER, np.array([k]), _K_SEC)[0] % np.uint64(1000))
+        # Scalar twin of _hash_of (same wrapping arithmetic on Python ints): cheap per call.
+        jitter = mix((self.ids[i] ^ _SALT_JITTER) ^ ((k * _K_SEC) & M64)) % 1000
         return k * 1000 + jitter
 
     def latest_tick_second(self, i: int, now_ms: int) -> int:
@@ -178,16 +180,23 @@ class Market:
         return k if self.tick_arrival_ms(i, k) <= now_ms else k - 1
 
     def quote(self, i: int, now_ms: int) -> dict:
-        """The latest tick: UTC second, arrival (UTC ms), bid, ask, spread in points."""
+        """The latest tick: UTC second, arrival (UTC ms), bid, ask, spread in points. Ticks
+        are cached by second, so a burst of calls costs one evaluation per symbol."""
         k = self.latest_tick_second(i, now_ms)
-        bid, ask, spread = self.bid_ask(i, np.array([k]))
-        return {
-            "k": k,
-            "time_ms": self.tick_arrival_ms(i, k),
-            "bid": float(bid[0]),
-            "ask": float(ask[0]),
-            "spread": int(spread[0]),
-        }
+        hit = self._ticks.get((i, k))
+        if hit is None:
+            bid, ask, spread = self.bid_ask(i, np.array([k]))
+            hit = {
+                "k": k,
+                "time_ms": self.tick_arrival_ms(i, k),
+                "bid": float(bid[0]),
+                "ask": float(ask[0]),
+                "spread": int(spread[0]),
+            }
+            if len(self._ticks) > 50_000:
+                self._ticks.clear()
+            self._ticks[(i, k)] = hit
+        return dict(hit)
 
     # ------------------------------------------------------------------ conversions to USD
 

@@ -150,6 +150,12 @@ class Store:
         os.replace(tmp, self.path)
         self._sig = self._signature()
 
+    def peek(self, seed: int, now_ms: int) -> tuple[dict, bool]:
+        """The current account without taking the lock (a rename is atomic, so a read never
+        sees half a file) and whether it was just created and still needs writing."""
+        created = self._refresh(seed, now_ms)
+        return self.acct, created and self.path is not None
+
     @contextlib.contextmanager
     def transaction(self, seed: int, now_ms: int):
         """Yields the current account; `txn.dirty = True` inside makes the change durable."""
