@@ -58,9 +58,12 @@ impl PySandbox {
         Self::with_config(library, "")
     }
 
+    /// `extra_toml` continues the `[mt5]` table (keys first, then further tables).
     fn with_config(library: &str, extra_toml: &str) -> Self {
         assert_library_built();
-        let sb = Sandbox::new(extra_toml);
+        let sb = Sandbox::new("");
+        let config = format!("[mt5]\nbackend = \"native\"\n{extra_toml}\n");
+        std::fs::write(sb.config_path(), config).unwrap();
         let dir = sb.path().join("pylib");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("MetaTrader5.py"), library).unwrap();
@@ -259,11 +262,26 @@ async fn initialize_gets_login_keywords_only_when_a_password_is_known() {
     client.cancel().await.unwrap();
     let calls = py.calls();
     let init = calls.iter().find(|c| c["fn"] == "initialize").unwrap();
+    assert_eq!(init["args"], json!([]));
     assert_eq!(init["kwargs"], json!(["login", "password", "server"]));
     assert!(
         !logs.contains("s3cret"),
         "the password never reaches the log"
     );
+
+    let path = r"C:\Program Files\MetaTrader 5\terminal64.exe";
+    let py = PySandbox::with_config(libraries::BASE, &format!("terminal_path = '{path}'"));
+    let (client, _) = py.serve().await;
+    ok(&call(&client, "get_account_info", json!({})).await);
+    client.cancel().await.unwrap();
+    let calls = py.calls();
+    let init = calls.iter().find(|c| c["fn"] == "initialize").unwrap();
+    assert_eq!(
+        init["args"],
+        json!([path]),
+        "the terminal path is positional"
+    );
+    assert_eq!(init["kwargs"], json!([]));
 }
 
 #[tokio::test]
@@ -391,6 +409,30 @@ async fn a_hanging_call_times_out_the_backend_fails_fast_then_recovers() {
     .await;
     let acct = ok(&call(&client, "get_account_info", json!({})).await);
     assert_eq!(acct["login"], json!(31337));
+}
+
+#[tokio::test]
+async fn a_lost_ipc_link_is_reconnected_once_and_the_call_repeated() {
+    let flag = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+    let flag_path = flag.to_str().unwrap().to_owned();
+    std::fs::remove_file(&flag).unwrap();
+    let py =
+        PySandbox::new(&libraries::with(libraries::DROPS_LINK)).env("PYLIB_DROP_FLAG", &flag_path);
+    let (client, _) = py.serve().await;
+    ok(&call(&client, "get_account_info", json!({})).await);
+    let inits = |py: &PySandbox| {
+        py.calls()
+            .iter()
+            .filter(|c| c["fn"] == "initialize")
+            .count()
+    };
+    assert_eq!(inits(&py), 1);
+
+    std::fs::write(&flag_path, "").unwrap();
+    let acct = ok(&call(&client, "get_account_info", json!({})).await);
+    assert_eq!(acct["login"], json!(31337));
+    assert_eq!(inits(&py), 2, "one reconnect");
+    client.cancel().await.unwrap();
 }
 
 #[tokio::test]
