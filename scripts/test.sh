@@ -2,8 +2,12 @@
 # The project's test command (run from anywhere; it works from the repo root):
 #   scripts/test.sh
 # 1. a Python venv at .venv with tests/python/requirements.txt (rebuilt when they change),
-# 2. cargo build (debug, all targets) and cargo test,
-# 3. the end-to-end suite: the official MCP Python SDK driving target/debug/mt5-mcp over stdio.
+# 2. cargo build (debug, all targets, the whole workspace: the binary and the mt5-mcp-py
+#    library it loads for the Python backends) and cargo test,
+# 3. the end-to-end suite: the official MCP Python SDK driving target/debug/mt5-mcp over stdio,
+# 4. the fake MetaTrader5 module's own tests (tests/fake_mt5),
+# 5. a second end-to-end pass (Rust integration tests and the Python suite) on the native
+#    backend, which embeds .venv's Python and imports the fake MetaTrader5 module.
 # Respects CARGO_TARGET_DIR. PYTHON selects the interpreter for the venv (default python3.11).
 set -euo pipefail
 
@@ -44,8 +48,8 @@ else
 fi
 "$VENV/bin/python" -m pip list --disable-pip-version-check 2>/dev/null | grep -Ei '^(mcp|mcp-types|pytest|anyio) ' || true
 
-# pyo3 (when the python feature is built) must see the same interpreter every time, or its
-# build script reruns and rebuilds everything downstream.
+# pyo3 (in crates/mt5-py) must see the same interpreter every time, or its build script
+# reruns and rebuilds everything downstream. The Python-backend tests embed this one too.
 PYO3_PYTHON="$("$VENV/bin/python" -c 'import os, sys; print(os.path.realpath(getattr(sys, "_base_executable", sys.executable)))')"
 export PYO3_PYTHON
 echo "PYO3_PYTHON=$PYO3_PYTHON"
@@ -54,11 +58,11 @@ echo "PYO3_PYTHON=$PYO3_PYTHON"
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 [[ "$TARGET_DIR" = /* ]] || TARGET_DIR="$ROOT/$TARGET_DIR"
 
-section "cargo build (debug, all targets)"
-cargo build --all-targets
+section "cargo build (debug, all targets, workspace)"
+cargo build --workspace --all-targets
 
 section "cargo test"
-cargo test
+cargo test --workspace
 
 # ---------------------------------------------------------------- end-to-end (Python SDK)
 section "end-to-end: official MCP Python SDK over stdio"
@@ -70,6 +74,19 @@ echo "MT5_MCP_BIN=$MT5_MCP_BIN"
 PYTEST_DEBUG_TEMPROOT="$(mktemp -d "${TMPDIR:-/tmp}/mt5-mcp-pytest.XXXXXX")"
 export PYTEST_DEBUG_TEMPROOT
 trap 'rm -rf "$PYTEST_DEBUG_TEMPROOT"' EXIT
+"$VENV/bin/python" -m pytest tests/python -q
+
+# ---------------------------------------------------------------- the fake MetaTrader5 module
+section "fake MetaTrader5 module (tests/fake_mt5)"
+"$VENV/bin/python" -m pytest tests/fake_mt5 -q -p no:cacheprovider
+
+# ---------------------------------------------------------------- native backend (fake module)
+section "end-to-end on the native backend: Rust integration tests"
+export MT5_MCP_TEST_BACKEND=native
+export MT5_MCP_TEST_PYTHON="$VENV/bin/python"
+cargo test --test '*'
+
+section "end-to-end on the native backend: official MCP Python SDK over stdio"
 "$VENV/bin/python" -m pytest tests/python -q
 
 section "all tests passed"

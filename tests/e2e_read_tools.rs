@@ -1,4 +1,5 @@
-//! End to end: the real binary on the sim backend, driven by the rmcp client over stdio.
+//! End to end: the real binary on the backend under test (the sim by default, see
+//! `common::backend`), driven by the rmcp client over stdio.
 
 mod common;
 
@@ -76,7 +77,7 @@ async fn ping_terminal_and_account_describe_a_fresh_paper_account() {
     assert_eq!(
         term["broker_tz_offset_minutes"],
         json!(120),
-        "sim default clock is UTC+2"
+        "the sim and the fake terminal both run at UTC+2"
     );
     assert!(term["login"].as_i64().unwrap() > 0);
     assert!(!term["server"].as_str().unwrap().is_empty());
@@ -204,7 +205,7 @@ async fn rates_come_most_recent_first_clamped_and_validated() {
         .await,
     );
     assert_eq!(d1.len(), 3);
-    // D1 bars open at broker midnight: 22:00 UTC for the sim's UTC+2 clock.
+    // D1 bars open at broker midnight: 22:00 UTC for a UTC+2 broker clock.
     assert!(
         d1.iter()
             .all(|b| b["time"].as_str().unwrap().ends_with("T22:00:00Z")),

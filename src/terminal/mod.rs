@@ -1,7 +1,7 @@
 //! The `Terminal` trait: the MetaTrader5 Python API as an async Rust interface.
 //!
-//! Every backend (the `sim` paper broker here, the embedded-Python `native` and `bridge`
-//! backends later, a shadow wrapper one day) implements exactly the library's surface, so
+//! Every backend (the `sim` paper broker, the embedded-Python `native` and `bridge`
+//! backends, a shadow wrapper one day) implements exactly the library's surface, so
 //! the client layer above (`crate::mt5`) keeps upstream's semantics: a `None` from the
 //! library becomes [`TermError::Null`] carrying the `last_error()` read *in the same call*
 //! (a later `last_error()` may already describe another call), and the client decides what
@@ -11,6 +11,8 @@
 //! terminal can wrap another one.
 
 pub mod consts;
+#[cfg(feature = "python")]
+pub mod python;
 pub mod records;
 pub mod select;
 pub mod sim;

@@ -46,20 +46,51 @@ pub fn open(config: &Config) -> Arc<dyn Terminal> {
                 }
             }
         }
-        BackendChoice::Native => Arc::new(UnavailableTerminal::new(
-            BackendKind::Native,
-            "this build of mt5-mcp cannot load the MetaTrader5 Python library yet; use backend = \"sim\" for paper trading",
-        )),
+        BackendChoice::Native => python_backend(config, BackendKind::Native),
         BackendChoice::Bridge | BackendChoice::Auto => {
             let (host, port) = config
                 .mt5
                 .bridge
                 .as_ref()
                 .map_or(("127.0.0.1".to_owned(), 8001), |b| (b.host.clone(), b.port));
+            python_backend(config, BackendKind::Bridge { host, port })
+        }
+    }
+}
+
+/// The embedded-Python terminal for `kind` (`Native` or `Bridge`). Python is loaded in the
+/// background; a missing or mismatched one is logged and reported by every call.
+#[cfg(feature = "python")]
+fn python_backend(config: &Config, kind: BackendKind) -> Arc<dyn Terminal> {
+    use super::python::{Flavor, PythonTerminal, Setup, Timeouts};
+    let flavor = match &kind {
+        BackendKind::Bridge { host, port } => Flavor::Bridge {
+            host: host.clone(),
+            port: *port,
+        },
+        _ => Flavor::Native,
+    };
+    let setup = Setup {
+        python: config.mt5.python.clone(),
+        flavor,
+    };
+    match PythonTerminal::start(setup, Timeouts::default()) {
+        Ok(term) => Arc::new(term),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start the Python thread");
             Arc::new(UnavailableTerminal::new(
-                BackendKind::Bridge { host, port },
-                "this build of mt5-mcp cannot load the mt5linux bridge yet; use backend = \"sim\" for paper trading",
+                kind,
+                format!("the Python thread could not be started: {e}"),
             ))
         }
     }
+}
+
+#[cfg(not(feature = "python"))]
+fn python_backend(_: &Config, kind: BackendKind) -> Arc<dyn Terminal> {
+    let why = "this build of mt5-mcp has no Python support (built without the `python` \
+               feature), so it cannot drive a MetaTrader 5 terminal; install a build with \
+               Python support, or use backend = \"sim\" for paper trading";
+    tracing::error!("{why}");
+    Arc::new(UnavailableTerminal::new(kind, why))
 }

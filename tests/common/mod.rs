@@ -1,5 +1,11 @@
-//! Shared helpers for the end-to-end tests: spawn the real binary on the sim backend in a
-//! throwaway home, and read tool results the way an agent would.
+//! Shared helpers for the end-to-end tests: spawn the real binary in a throwaway home, and read
+//! tool results the way an agent would.
+//!
+//! The terminal backend is chosen by env `MT5_MCP_TEST_BACKEND`: `sim` (default) runs the
+//! seeded paper terminal; `native` runs the embedded-Python backend against the fake
+//! `MetaTrader5` module in `tests/fake_mt5` (interpreter: env `MT5_MCP_TEST_PYTHON`, else
+//! `python3`; it needs numpy). Both present the same account and symbols, so one suite checks
+//! both.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
@@ -13,23 +19,68 @@ use tempfile::TempDir;
 use tokio::process::Command;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_mt5-mcp");
+/// The fake `MetaTrader5` and `mt5linux` packages the native backend imports in tests.
+pub const FAKE_MT5_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fake_mt5");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sim,
+    Native,
+}
+
+/// The backend under test, from env `MT5_MCP_TEST_BACKEND` (`sim` unless it says `native`).
+pub fn backend() -> Backend {
+    match std::env::var("MT5_MCP_TEST_BACKEND").as_deref() {
+        Ok("native") => Backend::Native,
+        Ok("sim") | Ok("") | Err(_) => Backend::Sim,
+        Ok(other) => panic!("MT5_MCP_TEST_BACKEND must be sim or native, not {other:?}"),
+    }
+}
+
+/// The interpreter the native backend embeds in tests.
+pub fn test_python() -> String {
+    std::env::var("MT5_MCP_TEST_PYTHON")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "python3".to_owned())
+}
 
 pub struct Sandbox {
     pub dir: TempDir,
 }
 
 impl Sandbox {
-    /// A temp home with a config for the seeded sim and `extra` TOML appended.
+    /// A temp home with a config for the backend under test (the seeded sim, or the native
+    /// backend on the fake module) and `extra` TOML appended.
     pub fn new(extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let sb = Sandbox { dir };
-        let state = sb.path().join("data/sim/account.json");
-        let toml = format!(
-            "[mt5]\nbackend = \"sim\"\n\n[sim]\nseed = 42\nstate_path = {:?}\n{extra}\n",
-            state.display().to_string()
-        );
+        let toml = match backend() {
+            Backend::Sim => format!(
+                "[mt5]\nbackend = \"sim\"\n\n[sim]\nseed = 42\nstate_path = {:?}\n{extra}\n",
+                sb.state_path().display().to_string()
+            ),
+            Backend::Native => format!(
+                "[mt5]\nbackend = \"native\"\npython = {:?}\n{extra}\n",
+                test_python()
+            ),
+        };
         std::fs::write(sb.config_path(), toml).expect("write config");
         sb
+    }
+
+    /// Where the paper account lives: the sim's state file, or the fake terminal's.
+    pub fn state_path(&self) -> PathBuf {
+        match backend() {
+            Backend::Sim => self.path().join("data/sim/account.json"),
+            Backend::Native => self.path().join("data/fake-mt5/account.json"),
+        }
+    }
+
+    /// The fake terminal's control file (env MT5_FAKE_CONTROL; see tests/fake_mt5): absent
+    /// means normal behaviour. Only meaningful on the native backend.
+    pub fn fake_control_path(&self) -> PathBuf {
+        self.path().join("fake-mt5-control.json")
     }
 
     pub fn path(&self) -> &Path {
@@ -50,6 +101,11 @@ impl Sandbox {
             .env("XDG_CONFIG_HOME", self.path().join("xdg-config"))
             .env("XDG_DATA_HOME", self.path().join("xdg-data"))
             .env("MT5_MCP_LOG_LEVEL", "INFO");
+        if backend() == Backend::Native {
+            cmd.env("PYTHONPATH", FAKE_MT5_DIR)
+                .env("MT5_FAKE_STATE", self.state_path())
+                .env("MT5_FAKE_CONTROL", self.fake_control_path());
+        }
         cmd
     }
 

@@ -3,7 +3,12 @@ official Python MCP SDK (`mcp` 2.3), in both protocol eras.
 
 Every test that uses the `server` fixture runs twice: `mode="legacy"` (initialize handshake,
 2025-11-25) and `mode="auto"` (server/discover, 2026-07-28). Each test gets its own temporary
-HOME / XDG dirs / sim state, so every account starts fresh (balance 10000, no positions).
+HOME / XDG dirs / account state, so every account starts fresh (balance 10000, no positions).
+
+The terminal backend is chosen by env MT5_MCP_TEST_BACKEND: `sim` (default) or `native`, the
+embedded-Python backend importing the fake MetaTrader5 module in tests/fake_mt5 (interpreter:
+env MT5_MCP_TEST_PYTHON, else this interpreter, which has numpy from requirements.txt). Both
+present the same account and symbols.
 """
 
 from __future__ import annotations
@@ -33,6 +38,18 @@ from mt5wire import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+FAKE_MT5_DIR = REPO_ROOT / "tests" / "fake_mt5"
+
+
+def backend_under_test() -> str:
+    backend = os.environ.get("MT5_MCP_TEST_BACKEND") or "sim"
+    if backend not in ("sim", "native"):
+        raise pytest.UsageError(f"MT5_MCP_TEST_BACKEND must be sim or native, not {backend!r}")
+    return backend
+
+
+def backend_python() -> str:
+    return os.environ.get("MT5_MCP_TEST_PYTHON") or sys.executable
 
 # --------------------------------------------------------------------------- binary / version
 
@@ -117,10 +134,17 @@ class ServerHandle:
         return text[-limit:]
 
 
+def _toml_str(value: object) -> str:
+    # TOML basic string: escape backslashes and quotes.
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 def _write_config(path: Path, state_path: Path) -> None:
-    # TOML basic strings: escape backslashes and quotes in the path.
-    state = str(state_path).replace("\\", "\\\\").replace('"', '\\"')
-    path.write_text(f'[mt5]\nbackend = "sim"\n\n[sim]\nseed = 42\nstate_path = "{state}"\n', encoding="utf-8")
+    if backend_under_test() == "native":
+        text = f"[mt5]\nbackend = \"native\"\npython = {_toml_str(backend_python())}\n"
+    else:
+        text = f"[mt5]\nbackend = \"sim\"\n\n[sim]\nseed = 42\nstate_path = {_toml_str(state_path)}\n"
+    path.write_text(text, encoding="utf-8")
 
 
 def make_server(bin_path: Path, mode: str, root: Path) -> ServerHandle:
@@ -130,7 +154,8 @@ def make_server(bin_path: Path, mode: str, root: Path) -> ServerHandle:
         d.mkdir(parents=True, exist_ok=True)
     os.chmod(dirs["runtime"], 0o700)
     config_path = root / "mt5-mcp.toml"
-    state_path = root / "sim.json"
+    # The paper account: the sim's state file, or the fake terminal's (MT5_FAKE_STATE).
+    state_path = root / ("fake-mt5.json" if backend_under_test() == "native" else "sim.json")
     _write_config(config_path, state_path)
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -143,6 +168,13 @@ def make_server(bin_path: Path, mode: str, root: Path) -> ServerHandle:
         "MT5_MCP_LOG_LEVEL": "DEBUG",
         "RUST_BACKTRACE": "1",
     }
+    if backend_under_test() == "native":
+        env.update(
+            PYTHONPATH=str(FAKE_MT5_DIR),
+            MT5_FAKE_STATE=str(state_path),
+            # Absent file = normal behaviour; tests write it to inject faults (tests/fake_mt5).
+            MT5_FAKE_CONTROL=str(root / "fake-mt5-control.json"),
+        )
     return ServerHandle(
         bin=bin_path,
         mode=mode,

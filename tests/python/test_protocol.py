@@ -141,11 +141,11 @@ async def test_concurrent_calls_all_answered(server):
 
 
 async def test_reconnect_sees_same_persisted_account(server):
-    """The sim account persists in state_path: a second server process sees the same account."""
+    """The paper account persists in state_path: a second server process sees the same account."""
     async with server.connect() as s:
         first = await s.ok("get_account_info")
         history1 = await s.ok_list("get_history", {"from_ts": "2000-01-01T00:00:00Z", "to_ts": "2100-01-01T00:00:00Z"})
-    assert server.state_path.exists(), "sim state file was not written"
+    assert server.state_path.exists(), "account state file was not written"
     other = "auto" if server.mode == "legacy" else "legacy"
     async with server.connect(mode=other) as s:
         second = await s.ok("get_account_info")

@@ -1,0 +1,243 @@
+//! The boundary end to end inside one process: JSON in through `mt5py_request`, a real
+//! embedded interpreter, a small purpose-built library module, JSON out.
+//!
+//! One test function, because the interpreter and the session are process-wide.
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+
+use crate::{mt5py_free, mt5py_request};
+
+const LIBRARY: &str = r#"
+import collections, struct
+
+Rec = collections.namedtuple("Rec", "a b c")
+_err = (1, "Success")
+
+def last_error():
+    return _err
+
+def record():
+    return Rec(a=1, b=2.5, c="x")
+
+def records():
+    return (Rec(1, 0.5, "p"), Rec(2, 1.5, "q"))
+
+def as_dict():
+    return {"a": 7, "c": "from a dict"}
+
+def nothing(reason):
+    global _err
+    _err = (-4, reason)
+    return None
+
+def refuse():
+    global _err
+    _err = (-10004, "No IPC connection")
+    return False
+
+def accept(*args, **kwargs):
+    return True
+
+def echo(*args, **kwargs):
+    return (list(args), kwargs)
+
+def stdout_is_stderr():
+    import sys
+    return sys.stdout is sys.stderr
+
+def boom():
+    raise RuntimeError("library exploded")
+
+def tuple_rates():
+    return [(60, 1.0, 2.0, 0.5, 1.5, 10, 3, 0), (120, 1.5, 2.5, 1.0, 2.0, 11, 4, 0)]
+
+class _Dtype:
+    # The parts of a numpy structured dtype the fast path reads.
+    names = ("time", "close", "spread")
+    itemsize = 24
+    class _F:
+        def __init__(self, kind, size):
+            self.kind, self.itemsize, self.byteorder, self.subdtype = kind, size, "<", None
+    fields = {"time": (_F("i", 8), 0), "close": (_F("f", 8), 8), "spread": (_F("i", 4), 16)}
+
+class StructuredRates:
+    ndim = 1
+    dtype = _Dtype()
+    def tobytes(self):
+        return struct.pack("<qdi4x", 60, 1.25, -2) + struct.pack("<qdi4x", 120, 1.5, 7)
+
+def structured_rates():
+    return StructuredRates()
+
+def numpy_rates():
+    import numpy as np
+    dt = np.dtype([("time", "<i8"), ("open", "<f8"), ("high", "<f8"), ("low", "<f8"),
+                   ("close", "<f8"), ("tick_volume", "<u8"), ("spread", "<i4"),
+                   ("real_volume", "<u8")])
+    return np.array([(60, 1.1, 1.2, 1.0, 1.15, 5, 2, 0), (120, 1.15, 1.3, 1.1, 1.2, 6, 3, 1)], dtype=dt)
+
+def numpy_scalars():
+    import numpy as np
+    return (np.int64(5), np.float64(0.25), np.bool_(True))
+"#;
+
+fn request(req: Value) -> Value {
+    let text = req.to_string();
+    let mut len = 0usize;
+    // SAFETY: a valid buffer and out pointer; the reply is freed right after reading it.
+    unsafe {
+        let ptr = mt5py_request(text.as_ptr(), text.len(), &mut len);
+        let reply = std::slice::from_raw_parts(ptr, len).to_vec();
+        mt5py_free(ptr, len);
+        serde_json::from_slice(&reply).expect("reply is JSON")
+    }
+}
+
+fn call(name: &str, shape: &str, args: Value, fields: &[&str]) -> Value {
+    request(json!({"op": "call", "fn": name, "shape": shape, "args": args, "fields": fields}))
+}
+
+fn start(dir: &Path, module: &str) -> Value {
+    // SAFETY: set before the interpreter starts (it reads PYTHONPATH once); no other test
+    // in this crate reads the environment.
+    unsafe { std::env::set_var("PYTHONPATH", dir) };
+    request(json!({
+        "op": "start",
+        "executable": interpreter(),
+        "module": module,
+        "bridge": null,
+    }))
+}
+
+#[test]
+fn requests_drive_a_real_interpreter_through_the_c_abi() {
+    let dir = tempfile_dir();
+    std::fs::write(dir.join("abi_test_library.py"), LIBRARY).unwrap();
+
+    assert_eq!(
+        call("record", "record", json!([]), &["a"])["err"]["kind"],
+        "not_started"
+    );
+    let started = start(&dir, "abi_test_library");
+    assert!(
+        started["ok"]["version"]
+            .as_str()
+            .unwrap()
+            .starts_with(env!("MT5PY_BUILD_PYTHON")),
+        "{started}"
+    );
+
+    // Whatever the library prints goes to stderr.
+    assert_eq!(
+        call("stdout_is_stderr", "value", json!([]), &[]),
+        json!({"ok": true})
+    );
+
+    // Records by attribute; a missing attribute is left out for the caller's default.
+    let r = call("record", "record", json!([]), &["a", "b", "c", "missing"]);
+    assert_eq!(r, json!({"ok": {"a": 1, "b": 2.5, "c": "x"}}));
+    let r = call("as_dict", "record", json!([]), &["a", "b", "c"]);
+    assert_eq!(r, json!({"ok": {"a": 7, "c": "from a dict"}}));
+    let r = call("records", "records", json!([]), &["a", "c"]);
+    assert_eq!(r, json!({"ok": [{"a": 1, "c": "p"}, {"a": 2, "c": "q"}]}));
+
+    // Arguments arrive with their JSON types; kwargs only when given.
+    let r = request(
+        json!({"op": "call", "fn": "echo", "args": ["s", 3, 1.0, true, null],
+                           "kwargs": {"login": 5, "d": {"k": [1]}}}),
+    );
+    assert_eq!(
+        r,
+        json!({"ok": [["s", 3, 1.0, true, null], {"login": 5, "d": {"k": [1]}}]})
+    );
+
+    // None and a False flag carry last_error() read in the same request.
+    let r = call("nothing", "records", json!(["gone"]), &[]);
+    assert_eq!(r, json!({"null": {"code": -4, "message": "gone"}}));
+    let r = call("refuse", "flag", json!([]), &[]);
+    assert_eq!(
+        r,
+        json!({"null": {"code": -10004, "message": "No IPC connection"}})
+    );
+    assert_eq!(call("accept", "flag", json!([]), &[]), json!({"ok": true}));
+
+    // Exceptions name the function and the exception; the session lives on.
+    let r = call("boom", "value", json!([]), &[]);
+    assert_eq!(r["err"]["kind"], "exception");
+    assert_eq!(
+        r["err"]["message"],
+        "boom() raised RuntimeError: library exploded"
+    );
+    let r = call("no_such_function", "value", json!([]), &[]);
+    assert!(
+        r["err"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("AttributeError"),
+        "{r}"
+    );
+    assert_eq!(call("last_error", "value", json!([]), &[])["ok"][0], -10004);
+
+    // Bars: positional tuples, and the bulk path over a structured buffer.
+    let f = [
+        "time",
+        "open",
+        "high",
+        "low",
+        "close",
+        "tick_volume",
+        "spread",
+        "real_volume",
+    ];
+    let r = call("tuple_rates", "rates", json!([]), &f);
+    assert_eq!(r["ok"][1]["time"], 120);
+    assert_eq!(r["ok"][1]["close"], 2.0);
+    assert_eq!(r["ok"][0]["tick_volume"], 10);
+    let r = call("structured_rates", "rates", json!([]), &f);
+    assert_eq!(
+        r,
+        json!({"ok": [{"time": 60, "close": 1.25, "spread": -2}, {"time": 120, "close": 1.5, "spread": 7}]})
+    );
+    if numpy_available() {
+        let r = call("numpy_rates", "rates", json!([]), &f);
+        assert_eq!(r["ok"][1]["time"], 120);
+        assert_eq!(r["ok"][0]["close"], 1.15);
+        assert_eq!(r["ok"][1]["real_volume"], 1);
+        let r = call("numpy_scalars", "value", json!([]), &[]);
+        assert_eq!(r, json!({"ok": [5, 0.25, true]}));
+    } else {
+        eprintln!("numpy is not installed for the build interpreter: numpy arrays not exercised");
+    }
+
+    // A module that is not installed is reported as such, distinct from a broken import.
+    assert!(start(&dir, "abi_test_absent")["ok"].is_object());
+    let r = call("record", "record", json!([]), &[]);
+    assert_eq!(r["err"]["kind"], "module_missing", "{r}");
+    std::fs::write(
+        dir.join("abi_test_broken.py"),
+        "import abi_test_absent_dependency\n",
+    )
+    .unwrap();
+    start(&dir, "abi_test_broken");
+    let r = call("record", "record", json!([]), &[]);
+    assert_eq!(r["err"]["kind"], "import_failed", "{r}");
+}
+
+/// The build interpreter, or `MT5PY_TEST_PYTHON` (a venv of the same version, e.g. one with
+/// numpy installed, to exercise real numpy arrays).
+fn interpreter() -> String {
+    std::env::var("MT5PY_TEST_PYTHON").unwrap_or_else(|_| env!("MT5PY_BUILD_EXECUTABLE").to_owned())
+}
+
+fn numpy_available() -> bool {
+    use pyo3::prelude::*;
+    Python::attach(|py| py.import("numpy").is_ok())
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("mt5py-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
