@@ -57,8 +57,8 @@ echo "PYO3_PYTHON=$PYO3_PYTHON"
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 [[ "$TARGET_DIR" = /* ]] || TARGET_DIR="$ROOT/$TARGET_DIR"
 
-section "cargo build (debug, all targets)"
-cargo build --all-targets
+section "cargo build (debug, all targets, workspace: the mt5-mcp-py library too)"
+cargo build --workspace --all-targets
 
 section "cargo test"
 cargo test
@@ -80,10 +80,10 @@ section "fake MetaTrader5 module (tests/fake_mt5)"
 "$VENV/bin/python" -m pytest tests/fake_mt5 -q -p no:cacheprovider
 
 # ---------------------------------------------------------------- native backend (fake module)
-section "end-to-end on the native backend: Rust integration tests"
+section "end-to-end on the native backend: Rust e2e tests"
 export MT5_MCP_TEST_BACKEND=native
 export MT5_MCP_TEST_PYTHON="$VENV/bin/python"
-cargo test --test '*'
+cargo test --test 'e2e_*'
 
 section "end-to-end on the native backend: official MCP Python SDK over stdio"
 "$VENV/bin/python" -m pytest tests/python -q
