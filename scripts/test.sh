@@ -2,7 +2,8 @@
 # The project's test command (run from anywhere; it works from the repo root):
 #   scripts/test.sh
 # 1. a Python venv at .venv with tests/python/requirements.txt (rebuilt when they change),
-# 2. cargo build (debug, all targets) and cargo test,
+# 2. cargo build (debug, all targets, the whole workspace: the binary and the mt5-mcp-py
+#    library it loads for the Python backends) and cargo test,
 # 3. the end-to-end suite: the official MCP Python SDK driving target/debug/mt5-mcp over stdio,
 # 4. the fake MetaTrader5 module's own tests (tests/fake_mt5),
 # 5. a second end-to-end pass (Rust integration tests and the Python suite) on the native
@@ -47,8 +48,8 @@ else
 fi
 "$VENV/bin/python" -m pip list --disable-pip-version-check 2>/dev/null | grep -Ei '^(mcp|mcp-types|pytest|anyio) ' || true
 
-# pyo3 (when the python feature is built) must see the same interpreter every time, or its
-# build script reruns and rebuilds everything downstream.
+# pyo3 (in crates/mt5-py) must see the same interpreter every time, or its build script
+# reruns and rebuilds everything downstream. The Python-backend tests embed this one too.
 PYO3_PYTHON="$("$VENV/bin/python" -c 'import os, sys; print(os.path.realpath(getattr(sys, "_base_executable", sys.executable)))')"
 export PYO3_PYTHON
 echo "PYO3_PYTHON=$PYO3_PYTHON"
@@ -57,11 +58,11 @@ echo "PYO3_PYTHON=$PYO3_PYTHON"
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 [[ "$TARGET_DIR" = /* ]] || TARGET_DIR="$ROOT/$TARGET_DIR"
 
-section "cargo build (debug, all targets, workspace: the mt5-mcp-py library too)"
+section "cargo build (debug, all targets, workspace)"
 cargo build --workspace --all-targets
 
 section "cargo test"
-cargo test
+cargo test --workspace
 
 # ---------------------------------------------------------------- end-to-end (Python SDK)
 section "end-to-end: official MCP Python SDK over stdio"

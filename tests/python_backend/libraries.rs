@@ -154,6 +154,29 @@ def initialize(*args, **kwargs):
     return False
 "#;
 
+/// `account_info()` loses the IPC link (-10004) once `PYLIB_DROP_FLAG` exists, until the
+/// next `initialize()`, like a terminal that was restarted.
+pub const DROPS_LINK: &str = r#"
+_link_up = True
+_plain_initialize = initialize
+_plain_account = account_info
+
+def initialize(*args, **kwargs):
+    global _link_up
+    _link_up = True
+    return _plain_initialize(*args, **kwargs)
+
+def account_info():
+    global _link_up
+    flag = os.environ.get("PYLIB_DROP_FLAG")
+    if flag and os.path.exists(flag):
+        os.remove(flag)
+        _link_up = False
+    if not _link_up:
+        return _fail(-10004, "No IPC connection")
+    return _plain_account()
+"#;
+
 /// An `mt5linux` whose `MetaTrader5(host, port)` really connects, like RPyC does, then
 /// serves the BASE functions from `MetaTrader5.py` beside it.
 pub const MT5LINUX: &str = r#"

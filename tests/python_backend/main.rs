@@ -8,150 +8,17 @@
 #[path = "../common/mod.rs"]
 mod common;
 mod libraries;
+mod sandbox;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::*;
-use rmcp::service::RunningService;
-use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-use rmcp::{RoleClient, ServiceExt};
+use sandbox::{PySandbox, python, why};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Command;
-
-/// The interpreter `mt5-mcp-py` was built against, or `MT5_MCP_TEST_PYTHON` (another
-/// interpreter or venv of the same version, e.g. one with numpy to exercise numpy bars).
-fn python() -> String {
-    std::env::var("MT5_MCP_TEST_PYTHON")
-        .or_else(|_| std::env::var("PYO3_PYTHON"))
-        .ok()
-        .or_else(|| option_env!("PYO3_PYTHON").map(str::to_owned))
-        .unwrap_or_else(|| "python3".to_owned())
-}
-
-fn assert_library_built() {
-    let lib = Path::new(BIN).with_file_name(format!(
-        "{}mt5_mcp_py{}",
-        std::env::consts::DLL_PREFIX,
-        std::env::consts::DLL_SUFFIX
-    ));
-    assert!(
-        lib.is_file(),
-        "{} is missing: run `cargo build --workspace` before these tests",
-        lib.display()
-    );
-}
-
-/// A sandbox whose PYTHONPATH holds one purpose-built `MetaTrader5` module.
-struct PySandbox {
-    sb: Sandbox,
-    backend: &'static str,
-    python: String,
-    env: Vec<(String, String)>,
-}
-
-impl PySandbox {
-    fn new(library: &str) -> Self {
-        Self::with_config(library, "")
-    }
-
-    fn with_config(library: &str, extra_toml: &str) -> Self {
-        assert_library_built();
-        let sb = Sandbox::new(extra_toml);
-        let dir = sb.path().join("pylib");
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("MetaTrader5.py"), library).unwrap();
-        Self {
-            sb,
-            backend: "native",
-            python: python(),
-            env: Vec::new(),
-        }
-    }
-
-    fn libdir(&self) -> PathBuf {
-        self.sb.path().join("pylib")
-    }
-
-    fn call_log(&self) -> PathBuf {
-        self.sb.path().join("calls.jsonl")
-    }
-
-    fn env(mut self, k: &str, v: &str) -> Self {
-        self.env.push((k.to_owned(), v.to_owned()));
-        self
-    }
-
-    fn command(&self) -> Command {
-        let mut cmd = self.sb.command();
-        cmd.arg("serve")
-            .arg("--config")
-            .arg(self.sb.config_path())
-            .env("MT5_MCP_BACKEND", self.backend)
-            .env("MT5_MCP_PYTHON", &self.python)
-            .env("PYTHONPATH", self.libdir())
-            .env("PYTHONDONTWRITEBYTECODE", "1")
-            .env("PYLIB_CALL_LOG", self.call_log());
-        for (k, v) in &self.env {
-            cmd.env(k, v);
-        }
-        cmd
-    }
-
-    async fn serve(&self) -> (RunningService<RoleClient, ()>, Logs) {
-        let cmd = self.command().configure(|_| {});
-        let (transport, stderr) = TokioChildProcess::builder(cmd)
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn mt5-mcp");
-        let logs = Logs::default();
-        let sink = logs.clone();
-        let mut lines = BufReader::new(stderr.expect("stderr")).lines();
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = lines.next_line().await {
-                eprintln!("[server] {line}");
-                sink.0.lock().unwrap().push(line);
-            }
-        });
-        let client = ().serve(transport).await.expect("MCP handshake");
-        (client, logs)
-    }
-
-    /// The library calls logged so far, one JSON object each.
-    fn calls(&self) -> Vec<Value> {
-        std::fs::read_to_string(self.call_log())
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
-
-/// The server's stderr, line by line.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<String>>>);
-
-impl Logs {
-    fn contains(&self, needle: &str) -> bool {
-        self.0.lock().unwrap().iter().any(|l| l.contains(needle))
-    }
-    async fn wait_for(&self, needle: &str) -> bool {
-        for _ in 0..200 {
-            if self.contains(needle) {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        false
-    }
-}
-
-fn why(e: &Value) -> String {
-    e["details"]["why"].as_str().unwrap_or_default().to_owned()
-}
 
 #[tokio::test]
 async fn the_library_serves_account_quotes_and_bars_through_embedded_python() {
@@ -259,11 +126,26 @@ async fn initialize_gets_login_keywords_only_when_a_password_is_known() {
     client.cancel().await.unwrap();
     let calls = py.calls();
     let init = calls.iter().find(|c| c["fn"] == "initialize").unwrap();
+    assert_eq!(init["args"], json!([]));
     assert_eq!(init["kwargs"], json!(["login", "password", "server"]));
     assert!(
         !logs.contains("s3cret"),
         "the password never reaches the log"
     );
+
+    let path = r"C:\Program Files\MetaTrader 5\terminal64.exe";
+    let py = PySandbox::with_config(libraries::BASE, &format!("terminal_path = '{path}'"));
+    let (client, _) = py.serve().await;
+    ok(&call(&client, "get_account_info", json!({})).await);
+    client.cancel().await.unwrap();
+    let calls = py.calls();
+    let init = calls.iter().find(|c| c["fn"] == "initialize").unwrap();
+    assert_eq!(
+        init["args"],
+        json!([path]),
+        "the terminal path is positional"
+    );
+    assert_eq!(init["kwargs"], json!([]));
 }
 
 #[tokio::test]
@@ -391,6 +273,30 @@ async fn a_hanging_call_times_out_the_backend_fails_fast_then_recovers() {
     .await;
     let acct = ok(&call(&client, "get_account_info", json!({})).await);
     assert_eq!(acct["login"], json!(31337));
+}
+
+#[tokio::test]
+async fn a_lost_ipc_link_is_reconnected_once_and_the_call_repeated() {
+    let flag = tempfile::NamedTempFile::new().unwrap().into_temp_path();
+    let flag_path = flag.to_str().unwrap().to_owned();
+    std::fs::remove_file(&flag).unwrap();
+    let py =
+        PySandbox::new(&libraries::with(libraries::DROPS_LINK)).env("PYLIB_DROP_FLAG", &flag_path);
+    let (client, _) = py.serve().await;
+    ok(&call(&client, "get_account_info", json!({})).await);
+    let inits = |py: &PySandbox| {
+        py.calls()
+            .iter()
+            .filter(|c| c["fn"] == "initialize")
+            .count()
+    };
+    assert_eq!(inits(&py), 1);
+
+    std::fs::write(&flag_path, "").unwrap();
+    let acct = ok(&call(&client, "get_account_info", json!({})).await);
+    assert_eq!(acct["login"], json!(31337));
+    assert_eq!(inits(&py), 2, "one reconnect");
+    client.cancel().await.unwrap();
 }
 
 #[tokio::test]
@@ -560,5 +466,52 @@ async fn the_bridge_connects_to_the_configured_address_or_says_it_is_unreachable
         )),
         "{w}"
     );
+    client.cancel().await.unwrap();
+}
+
+/// A second installation of the same Python version (Debian's `/usr/bin/python3.11` beside
+/// a pyenv build here): the library's build-time RUNPATH points at the build Python, yet
+/// the chosen interpreter's own runtime library is the one embedded, as it must be for a
+/// shipped binary. Skipped (with a note) on machines without a second installation.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn another_installation_of_the_same_version_embeds_its_own_runtime() {
+    let build = std::fs::canonicalize(python()).unwrap();
+    let version = std::process::Command::new(&build)
+        .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+        .output()
+        .unwrap();
+    let version = String::from_utf8(version.stdout).unwrap().trim().to_owned();
+    let other = ["/usr/bin", "/usr/local/bin"]
+        .iter()
+        .map(|d| Path::new(d).join(format!("python{version}")))
+        .find(|p| std::fs::canonicalize(p).is_ok_and(|real| real != build));
+    let Some(other) = other else {
+        eprintln!("no second Python {version} installation: nothing to check");
+        return;
+    };
+    let prefix = std::process::Command::new(&other)
+        .args(["-c", "import sys; print(sys.base_prefix)"])
+        .output()
+        .unwrap();
+    let prefix = String::from_utf8(prefix.stdout).unwrap().trim().to_owned();
+    let mut py = PySandbox::new(libraries::BASE);
+    py.python = other.to_str().unwrap().to_owned();
+    let (client, logs) = py.serve().await;
+    match call(&client, "get_account_info", json!({})).await {
+        r if r.is_error == Some(true) => {
+            // Only acceptable failure: that installation ships no shared libpython.
+            let w = why(&err(&r));
+            assert!(w.contains("cannot load the shared libpython"), "{w}");
+        }
+        r => {
+            assert_eq!(ok(&r)["login"], json!(31337));
+            assert!(
+                logs.contains(&format!("prefix=\"{prefix}\"")),
+                "embedded {}",
+                other.display()
+            );
+        }
+    }
     client.cancel().await.unwrap();
 }

@@ -43,6 +43,10 @@ def accept(*args, **kwargs):
 def echo(*args, **kwargs):
     return (list(args), kwargs)
 
+def stdout_is_stderr():
+    import sys
+    return sys.stdout is sys.stderr
+
 def boom():
     raise RuntimeError("library exploded")
 
@@ -123,6 +127,12 @@ fn requests_drive_a_real_interpreter_through_the_c_abi() {
             .unwrap()
             .starts_with(env!("MT5PY_BUILD_PYTHON")),
         "{started}"
+    );
+
+    // Whatever the library prints goes to stderr.
+    assert_eq!(
+        call("stdout_is_stderr", "value", json!([]), &[]),
+        json!({"ok": true})
     );
 
     // Records by attribute; a missing attribute is left out for the caller's default.
