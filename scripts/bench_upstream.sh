@@ -51,9 +51,12 @@ fi
 # ---------------------------------------------------------------- our driver (and binary)
 TGT="${CARGO_TARGET_DIR:-target}"
 [[ "$TGT" = /* ]] || TGT="$ROOT/$TGT"
-BUILD=(--example stdio_bench)
-[[ $OURS = 1 ]] && BUILD+=(--bin mt5-mcp)
-cargo build --release "${BUILD[@]}"
+cargo build --release --example stdio_bench
+if [[ $OURS = 1 ]]; then
+    # The binary and the mt5-mcp-py library it loads for the native backend.
+    cargo build --release --bin mt5-mcp
+    cargo build --release -p mt5-mcp-py
+fi
 BENCH="$TGT/release/examples/stdio_bench"
 
 # ---------------------------------------------------------------- sandbox

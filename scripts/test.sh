@@ -81,10 +81,10 @@ section "fake MetaTrader5 module (tests/fake_mt5)"
 "$VENV/bin/python" -m pytest tests/fake_mt5 -q -p no:cacheprovider
 
 # ---------------------------------------------------------------- native backend (fake module)
-section "end-to-end on the native backend: Rust integration tests"
+section "end-to-end on the native backend: Rust e2e tests"
 export MT5_MCP_TEST_BACKEND=native
 export MT5_MCP_TEST_PYTHON="$VENV/bin/python"
-cargo test --test '*'
+cargo test --test 'e2e_*'
 
 section "end-to-end on the native backend: official MCP Python SDK over stdio"
 "$VENV/bin/python" -m pytest tests/python -q
