@@ -12,6 +12,8 @@ use serde_json::Value;
 use tempfile::TempDir;
 use tokio::process::Command;
 
+pub mod trading;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_mt5-mcp");
 
 pub struct Sandbox {
@@ -23,13 +25,22 @@ impl Sandbox {
     pub fn new(extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let sb = Sandbox { dir };
-        let state = sb.path().join("data/sim/account.json");
+        sb.write_config(extra);
+        sb
+    }
+
+    /// (Re)writes the config: the seeded sim plus `extra`. Written to a temporary file and
+    /// renamed over the config, as editors save, so a running server's hot reload never
+    /// sees half a file.
+    pub fn write_config(&self, extra: &str) {
+        let state = self.path().join("data/sim/account.json");
         let toml = format!(
             "[mt5]\nbackend = \"sim\"\n\n[sim]\nseed = 42\nstate_path = {:?}\n{extra}\n",
             state.display().to_string()
         );
-        std::fs::write(sb.config_path(), toml).expect("write config");
-        sb
+        let tmp = self.path().join("config.toml.tmp");
+        std::fs::write(&tmp, toml).expect("write config");
+        std::fs::rename(&tmp, self.config_path()).expect("rename config");
     }
 
     pub fn path(&self) -> &Path {
