@@ -9,6 +9,7 @@ pub mod errors;
 pub mod logging;
 pub mod model;
 pub mod mt5;
+pub mod policy;
 pub mod server;
 pub mod terminal;
 pub mod tools;

@@ -11,22 +11,37 @@ use rmcp::{ServerHandler, tool_handler};
 
 use crate::config::ConfigHandle;
 use crate::mt5::Mt5Client;
+use crate::policy::engine::PolicyEngine;
 
 #[derive(Clone)]
 pub struct Mt5Server {
     pub(crate) client: Arc<Mt5Client>,
     /// The live configuration; policy values read it on every call so edits apply at once.
-    #[allow(dead_code)]
     pub(crate) config: ConfigHandle,
+    /// The one path of every mutating tool to the broker.
+    pub(crate) policy: Arc<PolicyEngine>,
     tool_router: ToolRouter<Self>,
 }
 
 impl Mt5Server {
     pub fn new(client: Arc<Mt5Client>, config: ConfigHandle) -> Self {
-        let tool_router = Self::info_router() + Self::market_router() + Self::history_router();
+        let policy = Arc::new(PolicyEngine::new(config.clone()));
+        Self::with_policy(client, config, policy)
+    }
+
+    pub fn with_policy(
+        client: Arc<Mt5Client>,
+        config: ConfigHandle,
+        policy: Arc<PolicyEngine>,
+    ) -> Self {
+        let tool_router = Self::info_router()
+            + Self::market_router()
+            + Self::history_router()
+            + Self::trading_router();
         Self {
             client,
             config,
+            policy,
             tool_router,
         }
     }

@@ -3,13 +3,16 @@
 //! Order matters (DESIGN §6.1): the transport is up and answering before the terminal is
 //! reached; the first connect runs in the background.
 
+
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use rmcp::ServiceExt;
 
 use super::{ServeArgs, Transport};
 use crate::config::{self, CliOverrides, EnvSnapshot, LoadOptions};
 use crate::mt5::Mt5Client;
+use crate::policy::engine::PolicyEngine;
 use crate::server::Mt5Server;
 use crate::terminal::{self, InitParams};
 
@@ -84,11 +87,24 @@ async fn serve_stdio(
         },
         None => None,
     };
-    let server = Mt5Server::new(client.clone(), handle);
+    let policy = Arc::new(PolicyEngine::new(handle.clone()));
+    let server = Mt5Server::with_policy(client.clone(), handle, Arc::clone(&policy));
     let running = server.serve((reader, writer)).await?;
     if config.mt5.eager_connect {
         client.start_boot();
     }
+    if config.policy.auto_approve_notional.is_zero() {
+        tracing::warn!(
+            "policy.auto_approve_notional is 0: trading tools execute without human approval"
+        );
+    }
+    // Open the audit log and idempotency database now, so a bad path shows at startup; the
+    // first trading call retries if this fails.
+    tokio::spawn(async move {
+        if let Err(e) = policy.open().await {
+            tracing::error!(error = %e.message, "trading is unavailable until this is fixed");
+        }
+    });
     running.waiting().await?;
     Ok(())
 }

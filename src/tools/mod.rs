@@ -11,6 +11,7 @@ pub mod args;
 mod history;
 mod info;
 mod market;
+pub mod trading;
 
 use std::sync::Arc;
 

@@ -1,0 +1,176 @@
+//! `close_position`: full and partial closes.
+
+use rust_decimal::Decimal;
+use serde_json::{Value, json};
+
+use super::args::*;
+use super::common::*;
+use crate::errors::{ErrorCode, ToolError};
+use crate::policy::engine::{Approval, Exposure, Plan, PreviewParts, RetryPrices};
+use crate::policy::money::{notional as notional_of, profit_from_ticks, render_money};
+use crate::policy::reconcile::Reconcile;
+use crate::server::Mt5Server;
+use crate::terminal::consts::*;
+use crate::terminal::{Filter, TermError, TradeRequest};
+use crate::tools::market::decimal_to_f64;
+
+pub const TOOL: &str = "close_position";
+/// Slippage accepted on a close, in points (upstream's fixed value).
+const CLOSE_DEVIATION: i64 = 10;
+
+pub async fn close(server: &Mt5Server, args: CloseArgs) -> Result<Value, ToolError> {
+    let ticket = ticket(args.ticket)?;
+    let volume = optional_decimal("volume", &args.volume)?;
+    if let Some(v) = volume
+        && v <= Decimal::ZERO
+    {
+        return Err(ToolError::new(
+            ErrorCode::INVALID_VOLUME,
+            format!("Close volume must be positive (got {v}); omit it to close the whole position."),
+        )
+        .with_details(json!({ "ticket": ticket, "volume": v.to_string(), "reason": "below min" })));
+    }
+    let key = idempotency_key(&args.idempotency_key)?;
+    let echo = json!({
+        "ticket": ticket,
+        "volume": echo_dec(volume),
+        "approval_confirmed": args.approval_confirmed,
+        "approval_request_id": args.approval_request_id,
+    });
+    let hash = hash_of(&echo, key.as_deref());
+    let how = Reconcile::Close { ticket };
+    let client = &server.client;
+    let engine = &server.policy;
+    if let Some(done) = engine
+        .recall(client, TOOL, key.as_deref(), &hash, &echo, &how)
+        .await?
+    {
+        return Ok(done);
+    }
+
+    client.ensure_connected().await?;
+    let position = client
+        .call_opt(|t| async move { t.positions_get(&Filter::Ticket(ticket)).await })
+        .await?
+        .and_then(|v| v.into_iter().next())
+        .ok_or_else(|| ToolError::invalid_ticket(ticket, "position"))?;
+    let symbol = position.symbol.clone();
+    let info = client.prepare_symbol(&symbol).await?;
+    let held = dec(position.volume);
+    let close_volume = volume.unwrap_or(held);
+    if volume.is_some() {
+        check_volume(
+            &symbol,
+            close_volume,
+            dec(info.volume_min),
+            dec(info.volume_max),
+            dec(info.volume_step),
+            Some(held),
+        )?;
+    }
+    let buy = match position.kind {
+        POSITION_TYPE_BUY => true,
+        POSITION_TYPE_SELL => false,
+        other => {
+            return Err(ToolError::new(
+                ErrorCode::UNSUPPORTED_POSITION_TYPE,
+                format!("Position {ticket} has type {other}, which cannot be closed here."),
+            )
+            .with_details(json!({ "ticket": ticket, "position_type": other })));
+        }
+    };
+    let tick = tick(client, &symbol).await?;
+    let close_price = match &tick {
+        Some(t) => dec(if buy { t.bid } else { t.ask }),
+        None if position.price_current > 0.0 => dec(position.price_current),
+        None => {
+            return Err(ToolError::new(
+                ErrorCode::SYMBOL_NOT_ENABLED,
+                format!("No quote for {symbol} and no last-known position price."),
+            )
+            .with_details(json!({ "symbol": symbol })));
+        }
+    };
+    let filling = market_filling(&info)?;
+    let notional = notional_of(&info, close_volume, close_price);
+    let open = dec(position.price_open);
+    let (v, o, c) = (
+        decimal_to_f64(close_volume),
+        position.price_open,
+        decimal_to_f64(close_price),
+    );
+    let order_type = if buy { ORDER_TYPE_BUY } else { ORDER_TYPE_SELL };
+    let sym = symbol.as_str();
+    let realised = match client
+        .call(|t| async move { t.order_calc_profit(order_type, sym, v, o, c).await })
+        .await?
+    {
+        Ok(p) if p.is_finite() => dec(p),
+        Ok(_) | Err(TermError::Null(_)) => profit_from_ticks(&info, buy, close_volume, open, close_price),
+        Err(TermError::Backend { why }) => return Err(crate::mt5::client::backend_failure(why)),
+    };
+    let gate = server.config.current().policy.auto_approve_notional;
+    let required = gate > Decimal::ZERO && notional >= gate;
+
+    let preview = if required && !args.approval_confirmed {
+        let Some(t) = &tick else {
+            return Err(ToolError::new(
+                ErrorCode::SYMBOL_NOT_ENABLED,
+                format!("No quote for {symbol}: cannot present an approval preview."),
+            )
+            .with_details(json!({ "symbol": symbol, "notional": render_money(notional) })));
+        };
+        let account = client.logged_in_account().await?;
+        Some(PreviewParts {
+            summary: format!(
+                "CLOSE {close_volume} {symbol} @ ~{close_price} (~{} {}, realising {} {}) on account {} ({})",
+                render_money(notional),
+                account.currency,
+                render_money(realised),
+                account.currency,
+                account.login,
+                account_kind(account.trade_mode)
+            ),
+            notional,
+            estimated_margin: notional / Decimal::from(account.leverage.max(1)),
+            reference_quote: reference_quote(&symbol, t, client.offset_minutes()),
+        })
+    } else {
+        None
+    };
+
+    let request = TradeRequest {
+        action: TRADE_ACTION_DEAL,
+        symbol: Some(symbol.clone()),
+        volume: Some(v),
+        kind: Some(if buy { ORDER_TYPE_SELL } else { ORDER_TYPE_BUY }),
+        position: Some(ticket),
+        price: Some(c),
+        deviation: Some(CLOSE_DEVIATION),
+        type_filling: Some(filling),
+        type_time: Some(ORDER_TIME_GTC),
+        ..TradeRequest::default()
+    };
+    let plan = Plan {
+        tool: TOOL,
+        symbol,
+        key,
+        hash,
+        echo,
+        approval: Approval {
+            required,
+            confirmed: args.approval_confirmed,
+            request_id: args.approval_request_id.clone(),
+        },
+        retry: RetryPrices {
+            current: close_price,
+            point: dec(info.point),
+            priced: false,
+        },
+        exposure: Exposure::Close { notional, realised },
+        preview,
+        request,
+        fallback_volume: close_volume.to_string(),
+    };
+    engine.run(client, plan, &how).await
+}
