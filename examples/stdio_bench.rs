@@ -60,6 +60,17 @@ struct Cli {
     /// Discard the child's stderr instead of inheriting it.
     #[arg(long)]
     quiet_child: bool,
+    /// Trading round trips to time after the other phases: `place_order` (market buy of
+    /// `--volume` `--symbol` with a fresh idempotency key) then `close_position` of its
+    /// ticket, each answer checked for `success: true` (0 = skip).
+    #[arg(long, default_value_t = 0)]
+    roundtrips: usize,
+    /// Symbol for --roundtrips.
+    #[arg(long, default_value = "EURUSD")]
+    symbol: String,
+    /// Volume (lots) for --roundtrips.
+    #[arg(long, default_value = "0.01")]
+    volume: String,
     /// Also print the results as one JSON object (line prefixed `JSON `).
     #[arg(long)]
     json: bool,
@@ -492,6 +503,63 @@ fn steady(
     })
 }
 
+// -------------------------------------------------------------- trading
+
+/// The structured answer of a trading call that must have succeeded.
+fn trade_answer(msg: &Value, what: &str) -> Result<Value> {
+    check_tool_result(msg, what)?;
+    let r = result_of(msg, what)?;
+    let body = match r.get("structuredContent") {
+        Some(v) => v.clone(),
+        None => {
+            let text = r["content"][0]["text"].as_str().unwrap_or("");
+            serde_json::from_str(text).with_context(|| format!("{what}: answer is not JSON"))?
+        }
+    };
+    ensure!(
+        body.get("success").and_then(Value::as_bool) == Some(true),
+        "{what}: not a fill: {body}"
+    );
+    Ok(body)
+}
+
+struct Roundtrips {
+    n: usize,
+    /// place + close, µs.
+    pair: Stats,
+    per_second: f64,
+}
+
+fn roundtrips(cli: &Cli, envs: &[(String, String)], wd: &Watchdog) -> Result<Roundtrips> {
+    let mut s = Session::spawn(cli, envs, wd)?;
+    handshake(&mut s, &cli.protocol)?;
+    let run = std::process::id();
+    let mut pairs = Vec::with_capacity(cli.roundtrips);
+    let started = Instant::now();
+    for i in 0..cli.roundtrips {
+        let t0 = Instant::now();
+        let place = serde_json::json!({"name": "place_order", "arguments": {
+            "symbol": cli.symbol, "side": "buy", "type": "market", "volume": cli.volume,
+            "idempotency_key": format!("bench-{run}-{i}-open")}});
+        let id = s.send_request("tools/call", Some(&place.to_string()))?;
+        let (_, msg) = s.recv(id, "place_order")?;
+        let ticket = trade_answer(&msg, &format!("place_order #{i}"))?["ticket"].clone();
+        let close = serde_json::json!({"name": "close_position", "arguments": {
+            "ticket": ticket, "idempotency_key": format!("bench-{run}-{i}-close")}});
+        let id = s.send_request("tools/call", Some(&close.to_string()))?;
+        let (t1, msg) = s.recv(id, "close_position")?;
+        trade_answer(&msg, &format!("close_position #{i}"))?;
+        pairs.push(us(t1 - t0));
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    s.close()?;
+    Ok(Roundtrips {
+        n: cli.roundtrips,
+        per_second: cli.roundtrips as f64 / elapsed,
+        pair: stats(pairs),
+    })
+}
+
 // -------------------------------------------------------------------- main
 
 fn main() -> Result<()> {
@@ -509,7 +577,7 @@ fn main() -> Result<()> {
     ensure!(args.is_object(), "--args must be a JSON object");
     let args = serde_json::to_string(&args)?;
     ensure!(
-        cli.calls == 0 || cli.tool.is_some(),
+        cli.calls == 0 || cli.tool.is_some() || cli.roundtrips > 0,
         "--tool is required unless --calls 0"
     );
     let label = cli.label.clone().unwrap_or_else(|| {
@@ -529,7 +597,23 @@ fn main() -> Result<()> {
         (Some(tool), k) if k > 0 => Some(steady(&cli, &envs, &wd, tool, &args)?),
         _ => None,
     };
+    let trades = if cli.roundtrips > 0 {
+        Some(roundtrips(&cli, &envs, &wd)?)
+    } else {
+        None
+    };
     drop(wd);
+    if let Some(r) = &trades {
+        println!(
+            "{}: {} place_order+close_position round trips: {:.0}/s, p50 {:.1} us, p99 {:.1} us, max {:.1} us",
+            cli.label.as_deref().unwrap_or("server"),
+            r.n,
+            r.per_second,
+            r.pair.p50,
+            r.pair.p99,
+            r.pair.max
+        );
+    }
 
     let tool = cli.tool.as_deref().unwrap_or("-");
     let mut line = format!("{label}:");

@@ -3,7 +3,6 @@
 //! Order matters (DESIGN §6.1): the transport is up and answering before the terminal is
 //! reached; the first connect runs in the background.
 
-
 use std::process::ExitCode;
 use std::sync::Arc;
 

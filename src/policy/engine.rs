@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 
 use super::audit::AuditLog;
 use super::consent::{ConsentStore, Take, validate_retry};
-use super::idempotency::{Claim, EntryState, IdempotencyStore, Owner, owner_alive, tag_for};
+use super::idempotency::{Claim, EntryState, IdempotencyStore, Owner, claim_holder_alive, tag_for};
 use super::money::render_money;
 use super::preflight::{Limits, RateCap, Target, check};
 use super::reconcile::{self, Reconcile};
@@ -40,8 +40,13 @@ const CLAIM_POLL: Duration = Duration::from_millis(25);
 /// Which preflight rules apply, with the figures they need.
 #[derive(Debug, Clone)]
 pub enum Exposure {
-    Place { notional: Decimal },
-    Close { notional: Decimal, realised: Decimal },
+    Place {
+        notional: Decimal,
+    },
+    Close {
+        notional: Decimal,
+        realised: Decimal,
+    },
     Modify,
     Cancel,
 }
@@ -107,7 +112,7 @@ pub struct PolicyEngine {
     consent: ConsentStore,
     rate: RateCap,
     gate: TradingGate,
-    owner: Owner,
+    owner: &'static Owner,
     /// Keys this process is sending right now: a pending row of ours that is not in here
     /// was left by a send whose answer was lost, and is reconciled at once.
     inflight: InflightMap,
@@ -121,8 +126,8 @@ impl PolicyEngine {
             startup,
             stores: tokio::sync::Mutex::new(None),
             consent: ConsentStore::new(CONSENT_CAPACITY),
-            rate: RateCap::default(),
-            gate: TradingGate::default(),
+            rate: RateCap::new(),
+            gate: TradingGate::new(),
             owner: Owner::this_process(),
             inflight: Mutex::new(HashMap::new()),
         }
@@ -168,7 +173,13 @@ impl PolicyEngine {
     }
 
     /// Writes an audit line; a failure is logged (the line's outcome already happened).
-    async fn audit(&self, stores: &Stores, tool: &str, action: &str, extra: Vec<(&'static str, Value)>) {
+    async fn audit(
+        &self,
+        stores: &Stores,
+        tool: &str,
+        action: &str,
+        extra: Vec<(&'static str, Value)>,
+    ) {
         let audit = Arc::clone(&stores.audit);
         let (tool, action) = (tool.to_owned(), action.to_owned());
         let done = tokio::task::spawn_blocking(move || audit.write(&tool, &action, &extra)).await;
@@ -223,19 +234,29 @@ impl PolicyEngine {
         let started = Instant::now();
         loop {
             if entry.request_hash != hash {
-                self.audit(stores, tool, "idempotency_diverged", vec![
-                    ("idempotency_key", json!(key)),
-                    ("request_hash", json!(hash)),
-                ])
+                self.audit(
+                    stores,
+                    tool,
+                    "idempotency_diverged",
+                    vec![
+                        ("idempotency_key", json!(key)),
+                        ("request_hash", json!(hash)),
+                    ],
+                )
                 .await;
                 return Err(ToolError::idempotency_diverged(key, tool));
             }
             match &entry.state {
                 EntryState::Done { result_json } => {
-                    self.audit(stores, tool, "replay", vec![
-                        ("idempotency_key", json!(key)),
-                        ("request_hash", json!(hash)),
-                    ])
+                    self.audit(
+                        stores,
+                        tool,
+                        "replay",
+                        vec![
+                            ("idempotency_key", json!(key)),
+                            ("request_hash", json!(hash)),
+                        ],
+                    )
                     .await;
                     return result::as_replay(result_json);
                 }
@@ -245,15 +266,25 @@ impl PolicyEngine {
                     tag,
                     claimed_at,
                 } => {
-                    let ours = *owner_token == self.owner.token;
-                    let sending = if ours {
+                    let sending = if *owner_token == self.owner.token {
                         self.is_inflight(key, tool)
                     } else {
-                        owner_alive(*owner_pid)
+                        claim_holder_alive(*owner_pid, owner_token)
                     };
                     if !sending || started.elapsed() >= CLAIM_WAIT {
                         return self
-                            .reconcile(stores, client, tool, key, hash, echo, how, owner_token, *tag, *claimed_at)
+                            .reconcile(
+                                stores,
+                                client,
+                                tool,
+                                key,
+                                hash,
+                                echo,
+                                how,
+                                owner_token,
+                                *tag,
+                                *claimed_at,
+                            )
                             .await;
                     }
                 }
@@ -305,13 +336,18 @@ impl PolicyEngine {
                 let idem = Arc::clone(&stores.idem);
                 let (k, t, o) = (key.to_owned(), tool.to_owned(), owner_token.to_owned());
                 let ttl = self.config.current().idempotency.ttl_seconds;
-                blocking(move || idem.resolve(&k, &t, &o, &text, now_unix(), ttl as i64)).await?;
-                self.audit(stores, tool, "reconciled", vec![
-                    ("request_hash", json!(hash)),
-                    ("idempotency_key", json!(key)),
-                    ("ticket", json!(found.ticket)),
-                    ("source", json!(found.source)),
-                ])
+                blocking(move || idem.resolve(&k, &t, &o, &text, now_unix(), ttl)).await?;
+                self.audit(
+                    stores,
+                    tool,
+                    "reconciled",
+                    vec![
+                        ("request_hash", json!(hash)),
+                        ("idempotency_key", json!(key)),
+                        ("ticket", json!(found.ticket)),
+                        ("source", json!(found.source)),
+                    ],
+                )
                 .await;
                 let mut value = value;
                 value["replayed"] = Value::Bool(true);
@@ -322,10 +358,18 @@ impl PolicyEngine {
                     Err(e) => format!("the broker could not be asked ({})", e.message),
                     _ => "the broker shows no trace of it".to_owned(),
                 };
-                self.audit(stores, tool, "outcome_unknown", vec![
-                    ("request_hash", json!(hash)),
-                    ("reason", json!(format!("earlier send with this key did not finish; {why}"))),
-                ])
+                self.audit(
+                    stores,
+                    tool,
+                    "outcome_unknown",
+                    vec![
+                        ("request_hash", json!(hash)),
+                        (
+                            "reason",
+                            json!(format!("earlier send with this key did not finish; {why}")),
+                        ),
+                    ],
+                )
                 .await;
                 Err(ToolError::new(
                     ErrorCode::MT5_NULL_RESPONSE,
@@ -348,19 +392,33 @@ impl PolicyEngine {
     }
 
     /// The guarded stages, from the trading gate to the stored outcome.
-    pub async fn run(&self, client: &Arc<Mt5Client>, plan: Plan, how: &Reconcile) -> Result<Value, ToolError> {
+    pub async fn run(
+        &self,
+        client: &Arc<Mt5Client>,
+        plan: Plan,
+        how: &Reconcile,
+    ) -> Result<Value, ToolError> {
         let stores = self.stores().await?;
         let tool = plan.tool;
         let hash = plan.hash.as_str();
         let config = self.config.current();
 
-        if let Err(e) = self.gate.check() {
-            self.audit(&stores, tool, "error", vec![
-                ("request_hash", json!(hash)),
-                ("exception_type", json!("TradingDisabled")),
-            ])
+        if let Err(halted) = self.gate.check() {
+            self.audit(
+                &stores,
+                tool,
+                "error",
+                vec![
+                    ("request_hash", json!(hash)),
+                    ("exception_type", json!("TradingHalted")),
+                ],
+            )
             .await;
-            return Err(e);
+            return Err(ToolError::new(
+                ErrorCode::EXCEEDS_LOCAL_LIMIT,
+                format!("Trading is halted: {}", halted.reason),
+            )
+            .with_details(json!({ "limit_name": "trading_halted", "configured": halted.reason, "attempted": tool })));
         }
 
         // Confirmed retry: the preview is consumed whatever the validation says.
@@ -371,14 +429,21 @@ impl PolicyEngine {
         // Preflight, on the live limits.
         let limits = Limits::from(config.as_ref());
         let day_pnl = match plan.exposure {
-            Exposure::Place { .. } | Exposure::Close { .. } if limits.max_daily_loss > Decimal::ZERO => {
+            Exposure::Place { .. } | Exposure::Close { .. }
+                if limits.max_daily_loss > Decimal::ZERO =>
+            {
                 match super::daily::realised_today(client).await {
                     Ok(v) => v,
                     Err(e) => {
-                        self.audit(&stores, tool, "error", vec![
-                            ("request_hash", json!(hash)),
-                            ("exception_type", json!(e.code.as_str())),
-                        ])
+                        self.audit(
+                            &stores,
+                            tool,
+                            "error",
+                            vec![
+                                ("request_hash", json!(hash)),
+                                ("exception_type", json!(e.code.as_str())),
+                            ],
+                        )
                         .await;
                         return Err(e);
                     }
@@ -387,22 +452,34 @@ impl PolicyEngine {
             _ => Decimal::ZERO,
         };
         let target = match &plan.exposure {
-            Exposure::Place { notional } => Target::Place { symbol: &plan.symbol, notional: *notional },
+            Exposure::Place { notional } => Target::Place {
+                symbol: &plan.symbol,
+                notional: *notional,
+            },
             Exposure::Close { notional, realised } => Target::Close {
                 symbol: &plan.symbol,
                 notional: *notional,
                 realised: *realised,
             },
-            Exposure::Modify => Target::Modify { symbol: &plan.symbol },
-            Exposure::Cancel => Target::Cancel { symbol: &plan.symbol },
+            Exposure::Modify => Target::Modify {
+                symbol: &plan.symbol,
+            },
+            Exposure::Cancel => Target::Cancel {
+                symbol: &plan.symbol,
+            },
         };
         if let Err(refusal) = check(&limits, &target, day_pnl) {
-            self.audit(&stores, tool, "preflight_refused", vec![
-                ("request_hash", json!(hash)),
-                ("limit_name", json!(refusal.limit_name)),
-            ])
+            self.audit(
+                &stores,
+                tool,
+                "preflight_refused",
+                vec![
+                    ("request_hash", json!(hash)),
+                    ("limit_name", json!(refusal.limit_name)),
+                ],
+            )
             .await;
-            return Err(ToolError::exceeds_local_limit(&refusal));
+            return Err(ToolError::from(refusal));
         }
 
         // First-pass consent: a preview, with no side effect.
@@ -411,18 +488,25 @@ impl PolicyEngine {
         }
 
         // Order-rate cap (place_order only).
-        if matches!(plan.exposure, Exposure::Place { .. }) {
-            if let Err(refusal) = self.rate.check(limits.max_orders_per_minute, Instant::now()) {
-                self.audit(&stores, tool, "preflight_refused", vec![
+        if matches!(plan.exposure, Exposure::Place { .. })
+            && let Err(refusal) = self
+                .rate
+                .check(limits.max_orders_per_minute, Instant::now())
+        {
+            self.audit(
+                &stores,
+                tool,
+                "preflight_refused",
+                vec![
                     ("request_hash", json!(hash)),
                     ("limit_name", json!(refusal.limit_name)),
-                ])
-                .await;
-                return Err(ToolError::exceeds_local_limit(&refusal));
-            }
+                ],
+            )
+            .await;
+            return Err(ToolError::from(refusal));
         }
 
-        self.execute(&stores, client, plan, how, config.idempotency.ttl_seconds as i64)
+        self.execute(&stores, client, plan, how, config.idempotency.ttl_seconds)
             .await
     }
 
@@ -430,23 +514,29 @@ impl PolicyEngine {
         let tool = plan.tool;
         let hash = plan.hash.as_str();
         let Some(id) = plan.approval.request_id.clone().filter(|s| !s.is_empty()) else {
-            self.audit(stores, tool, "invalid_approval", vec![("request_hash", json!(hash))]).await;
-            return Err(ToolError::new(
-                ErrorCode::INVALID_APPROVAL,
-                "approval_confirmed=true requires approval_request_id",
+            self.audit(
+                stores,
+                tool,
+                "invalid_approval",
+                vec![("request_hash", json!(hash))],
             )
-            .with_details(json!({ "reason": "missing approval_request_id" })));
+            .await;
+            return Err(ToolError::invalid_approval_missing_id());
         };
         let now = Utc::now();
         let preview = match self.consent.take(&id, now) {
             Take::Found(p) if p["action"] == json!(tool) => p,
             _ => {
-                self.audit(stores, tool, "invalid_approval", vec![
-                    ("request_id", json!(id)),
-                    ("request_hash", json!(hash)),
-                ])
+                self.audit(
+                    stores,
+                    tool,
+                    "invalid_approval",
+                    vec![("request_id", json!(id)), ("request_hash", json!(hash))],
+                )
                 .await;
-                return Err(ToolError::invalid_approval("unknown or expired approval_request_id"));
+                return Err(ToolError::invalid_approval(
+                    "unknown or expired approval_request_id",
+                ));
             }
         };
         let reference = if plan.retry.priced {
@@ -460,27 +550,40 @@ impl PolicyEngine {
             &preview["request_echo"],
             &plan.echo,
             &preview["reference_quote"],
+            reference,
             plan.retry.current,
             plan.retry.point,
-            reference,
             preview_expiry(&preview),
             now,
         );
         if let Err(reason) = checked {
-            self.audit(stores, tool, "invalid_approval", vec![
-                ("request_id", json!(id)),
-                ("request_hash", json!(hash)),
-                ("reason", json!(reason)),
-            ])
+            self.audit(
+                stores,
+                tool,
+                "invalid_approval",
+                vec![
+                    ("request_id", json!(id)),
+                    ("request_hash", json!(hash)),
+                    ("reason", json!(reason)),
+                ],
+            )
             .await;
             return Err(ToolError::invalid_approval(&reason));
         }
         Ok(())
     }
 
-    async fn preview(&self, stores: &Stores, plan: &Plan, config: &Config) -> Result<Value, ToolError> {
+    async fn preview(
+        &self,
+        stores: &Stores,
+        plan: &Plan,
+        config: &Config,
+    ) -> Result<Value, ToolError> {
         let parts = plan.preview.clone().ok_or_else(|| {
-            ToolError::internal("PreviewMissing", "an approval is required but no preview was prepared")
+            ToolError::internal(
+                "PreviewMissing",
+                "an approval is required but no preview was prepared",
+            )
         })?;
         let now = Utc::now();
         let expires = now + chrono::Duration::seconds(config.policy.approval_ttl_seconds as i64);
@@ -495,10 +598,15 @@ impl PolicyEngine {
             "request_echo": plan.echo,
         });
         let id = self.consent.insert(body.clone(), expires, now);
-        self.audit(stores, plan.tool, "requires_approval", vec![
-            ("request_id", json!(id)),
-            ("request_hash", json!(plan.hash)),
-        ])
+        self.audit(
+            stores,
+            plan.tool,
+            "requires_approval",
+            vec![
+                ("request_id", json!(id)),
+                ("request_hash", json!(plan.hash)),
+            ],
+        )
         .await;
         let mut out = Map::new();
         out.insert("request_id".into(), json!(id));
@@ -516,7 +624,7 @@ impl PolicyEngine {
         client: &Arc<Mt5Client>,
         plan: Plan,
         how: &Reconcile,
-        ttl: i64,
+        ttl: u64,
     ) -> Result<Value, ToolError> {
         let tool = plan.tool;
         let hash = plan.hash.clone();
@@ -529,8 +637,9 @@ impl PolicyEngine {
             Some(key) => {
                 let guard = InflightGuard::enter(&self.inflight, key, tool);
                 let idem = Arc::clone(&stores.idem);
-                let (k, t, h, owner) = (key.to_owned(), tool.to_owned(), hash.clone(), self.owner.clone());
-                let claim = blocking(move || idem.claim(&k, &t, &h, &owner, tag, now_unix(), ttl)).await?;
+                let (k, t, h, owner) = (key.to_owned(), tool.to_owned(), hash.clone(), self.owner);
+                let claim =
+                    blocking(move || idem.claim(&k, &t, &h, owner, tag, now_unix(), ttl)).await?;
                 if let Claim::Taken(entry) = claim {
                     drop(guard);
                     return self
@@ -548,7 +657,8 @@ impl PolicyEngine {
             ("request", request_dict(&request)),
         ];
         let audit = Arc::clone(&stores.audit);
-        let written = tokio::task::spawn_blocking(move || audit.write_durable(tool, "intent", &intent)).await;
+        let written =
+            tokio::task::spawn_blocking(move || audit.write_durable(tool, "intent", &intent)).await;
         if !matches!(written, Ok(Ok(()))) {
             self.release(stores, plan.key.as_deref(), tool).await;
             let why = match written {
@@ -582,35 +692,57 @@ impl PolicyEngine {
             Ok(Ok(r)) => result::from_send(&ctx, &r),
             Ok(Err(TermError::Null(last))) => result::from_null(&ctx, &last),
             Ok(Err(TermError::Backend { why })) => {
-                return Err(self.unknown_outcome(stores, tool, &hash, plan.key.as_deref(), tag, &why).await);
+                return Err(self
+                    .unknown_outcome(stores, tool, &hash, plan.key.as_deref(), tag, &why)
+                    .await);
             }
             Err(e) => {
                 // The reconnect before the send failed: nothing reached the terminal.
                 self.release(stores, plan.key.as_deref(), tool).await;
-                self.audit(stores, tool, "error", vec![
-                    ("request_hash", json!(hash)),
-                    ("exception_type", json!(e.code.as_str())),
-                ])
+                self.audit(
+                    stores,
+                    tool,
+                    "error",
+                    vec![
+                        ("request_hash", json!(hash)),
+                        ("exception_type", json!(e.code.as_str())),
+                    ],
+                )
                 .await;
                 return Err(e);
             }
         };
         let success = value["success"] == json!(true);
-        self.audit(stores, tool, "executed", vec![
-            ("request_hash", json!(hash)),
-            ("ticket", value["ticket"].clone()),
-            ("duration_ms", json!(duration_ms)),
-            ("result_status", json!(if success { "filled" } else { "rejected" })),
-            ("retcode", value["server_response_code"].clone()),
-        ])
+        self.audit(
+            stores,
+            tool,
+            "executed",
+            vec![
+                ("request_hash", json!(hash)),
+                ("ticket", value["ticket"].clone()),
+                ("duration_ms", json!(duration_ms)),
+                (
+                    "result_status",
+                    json!(if success { "filled" } else { "rejected" }),
+                ),
+                ("retcode", value["server_response_code"].clone()),
+            ],
+        )
         .await;
         if matches!(plan.exposure, Exposure::Place { .. }) {
             self.rate.record(Instant::now());
         }
         if let Some(key) = plan.key.as_deref() {
             let idem = Arc::clone(&stores.idem);
-            let (k, t, o, text) = (key.to_owned(), tool.to_owned(), self.owner.token.clone(), value.to_string());
-            if let Err(e) = blocking(move || idem.complete(&k, &t, &o, &text, now_unix(), ttl)).await {
+            let (k, t, o, text) = (
+                key.to_owned(),
+                tool.to_owned(),
+                self.owner.token.clone(),
+                value.to_string(),
+            );
+            if let Err(e) =
+                blocking(move || idem.complete(&k, &t, &o, &text, now_unix(), ttl)).await
+            {
                 // The order went through; only the replay record is missing. A retry will
                 // reconcile with the broker instead of sending again.
                 tracing::error!(error = %e.message, "could not store the outcome under its idempotency key");
@@ -638,10 +770,15 @@ impl PolicyEngine {
         tag: i64,
         why: &str,
     ) -> ToolError {
-        self.audit(stores, tool, "outcome_unknown", vec![
-            ("request_hash", json!(hash)),
-            ("reason", json!(format!("order_send did not answer: {why}"))),
-        ])
+        self.audit(
+            stores,
+            tool,
+            "outcome_unknown",
+            vec![
+                ("request_hash", json!(hash)),
+                ("reason", json!(format!("order_send did not answer: {why}"))),
+            ],
+        )
         .await;
         let retry = if key.is_some() {
             "Retrying with the same idempotency_key checks the broker instead of sending again."
@@ -660,7 +797,9 @@ impl PolicyEngine {
 /// The order dictionary as the terminal receives it (unset fields left out).
 pub fn request_dict(request: &TradeRequest) -> Value {
     match serde_json::to_value(request) {
-        Ok(Value::Object(map)) => Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect()),
+        Ok(Value::Object(map)) => {
+            Value::Object(map.into_iter().filter(|(_, v)| !v.is_null()).collect())
+        }
         _ => Value::Null,
     }
 }
@@ -703,7 +842,10 @@ struct InflightGuard<'a> {
 impl<'a> InflightGuard<'a> {
     fn enter(set: &'a InflightMap, key: &str, tool: &str) -> Self {
         let entry = (key.to_owned(), tool.to_owned());
-        *set.lock().expect("inflight set poisoned").entry(entry.clone()).or_insert(0) += 1;
+        *set.lock()
+            .expect("inflight set poisoned")
+            .entry(entry.clone())
+            .or_insert(0) += 1;
         Self { set, entry }
     }
 }

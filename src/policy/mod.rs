@@ -7,9 +7,14 @@
 
 pub mod audit;
 pub mod consent;
+pub mod daily;
+pub mod engine;
 pub mod hash;
 pub mod idempotency;
+pub mod money;
 pub mod preflight;
+pub mod reconcile;
+pub mod result;
 pub mod trading_gate;
 
 use std::io;

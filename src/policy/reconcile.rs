@@ -15,8 +15,8 @@ use crate::errors::ToolError;
 use crate::model::num::{dec_from_f64, render_f64};
 use crate::model::time::utc_to_broker;
 use crate::mt5::Mt5Client;
-use crate::terminal::consts::{DEAL_ENTRY_IN, DEAL_ENTRY_OUT};
 use crate::terminal::Filter;
+use crate::terminal::consts::{DEAL_ENTRY_IN, DEAL_ENTRY_OUT};
 
 /// How far before the claim a tagged deal may be stamped (clock differences).
 const SLACK_SECS: i64 = 300;
@@ -24,15 +24,21 @@ const SLACK_SECS: i64 = 300;
 /// What the tool was doing, for the search.
 #[derive(Debug, Clone)]
 pub enum Reconcile {
-    Place { symbol: String },
-    Close { ticket: i64 },
+    Place {
+        symbol: String,
+    },
+    Close {
+        ticket: i64,
+    },
     Modify {
         ticket: i64,
         sl: Option<Decimal>,
         tp: Option<Decimal>,
         price: Option<Decimal>,
     },
-    Cancel { ticket: i64 },
+    Cancel {
+        ticket: i64,
+    },
 }
 
 /// Evidence that the lost send went through.
@@ -70,7 +76,13 @@ pub async fn find(
                 .iter()
                 .find(|d| d.magic == tag && d.symbol == *symbol && d.entry == DEAL_ENTRY_IN)
             {
-                return Ok(Some(found(symbol, Some(d.order), d.volume, Some(d.price), "deal")));
+                return Ok(Some(found(
+                    symbol,
+                    Some(d.order),
+                    d.volume,
+                    Some(d.price),
+                    "deal",
+                )));
             }
             let sym = symbol.clone();
             let orders = client
@@ -81,7 +93,13 @@ pub async fn find(
                 .await?
                 .unwrap_or_default();
             if let Some(o) = orders.iter().find(|o| o.magic == tag) {
-                return Ok(Some(found(symbol, Some(o.ticket), o.volume_initial, None, "order")));
+                return Ok(Some(found(
+                    symbol,
+                    Some(o.ticket),
+                    o.volume_initial,
+                    None,
+                    "order",
+                )));
             }
             Ok(None)
         }
@@ -98,7 +116,12 @@ pub async fn find(
                 .find(|d| d.magic == tag && d.position_id == *ticket && d.entry == DEAL_ENTRY_OUT)
                 .map(|d| found(&d.symbol, Some(d.order), d.volume, Some(d.price), "deal")))
         }
-        Reconcile::Modify { ticket, sl, tp, price } => {
+        Reconcile::Modify {
+            ticket,
+            sl,
+            tp,
+            price,
+        } => {
             let t = *ticket;
             let positions = client
                 .call_opt(|term| async move { term.positions_get(&Filter::Ticket(t)).await })
@@ -106,7 +129,8 @@ pub async fn find(
                 .unwrap_or_default();
             if let Some(p) = positions.first() {
                 let point = client.prepare_symbol(&p.symbol).await?.point;
-                let done = matches(*sl, p.sl, point) && matches(*tp, p.tp, point) && price.is_none();
+                let done =
+                    matches(*sl, p.sl, point) && matches(*tp, p.tp, point) && price.is_none();
                 return Ok(done.then(|| found(&p.symbol, Some(t), p.volume, None, "state")));
             }
             let orders = client
@@ -137,7 +161,13 @@ pub async fn find(
     }
 }
 
-fn found(symbol: &str, ticket: Option<i64>, volume: f64, price: Option<f64>, source: &'static str) -> Found {
+fn found(
+    symbol: &str,
+    ticket: Option<i64>,
+    volume: f64,
+    price: Option<f64>,
+    source: &'static str,
+) -> Found {
     Found {
         symbol: symbol.to_owned(),
         ticket,

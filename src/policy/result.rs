@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 
 use crate::errors::{ErrorCode, ToolError};
 use crate::model::num::render_f64;
-use crate::terminal::{LastError, OrderSendResult};
 use crate::terminal::consts::{TRADE_RETCODE_DONE, TRADE_RETCODE_DONE_PARTIAL};
+use crate::terminal::{LastError, OrderSendResult};
 
 /// What the result is about, independent of the outcome.
 pub struct ResultContext<'a> {
@@ -202,7 +202,10 @@ mod tests {
         assert_eq!(requote["server_response_code"], 10004);
 
         let placed = from_send(&ctx, &sent(10008, 9, 0.0, 0.0, ""));
-        assert_eq!(placed["success"], false, "10008 PLACED is not success upstream");
+        assert_eq!(
+            placed["success"], false,
+            "10008 PLACED is not success upstream"
+        );
 
         let null = from_null(&ctx, &LastError::new(-10004, "No IPC connection"));
         assert_eq!(null["error"]["code"], "MT5_NULL_RESPONSE");

@@ -24,6 +24,7 @@ READ_TOOLS = (
     "get_orders",
     "get_history",
 )
+TRADING_TOOLS = ("place_order", "modify_order", "close_position", "cancel_order")
 LIST_TOOLS = ("get_symbols", "get_rates", "get_positions", "get_orders", "get_history")
 SYMBOLS = ("EURUSD", "GBPUSD", "USDJPY", "USDCHF", "AUDUSD", "EURJPY", "XAUUSD", "BTCUSD", "US500")
 

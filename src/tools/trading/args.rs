@@ -8,13 +8,11 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::errors::{ErrorCode, ToolError};
+use crate::errors::{COMMENT_MAX_LEN, CommentProblem, ToolError, VolumeRule};
 use crate::tools::args::{RawDecimal, lax_int, parse_decimal};
 
 /// Longest idempotency key we store; a UUID is 36.
 const MAX_KEY_LEN: usize = 128;
-/// MetaTrader's comment field holds 31 characters.
-pub const MAX_COMMENT_LEN: usize = 31;
 /// Largest accepted slippage, in points.
 pub const MAX_DEVIATION: i64 = 1000;
 
@@ -167,7 +165,10 @@ pub struct CancelArgs {
 }
 
 /// An optional decimal where `""` means absent (upstream treats a falsy string as unset).
-pub fn optional_decimal(field: &str, raw: &Option<RawDecimal>) -> Result<Option<Decimal>, ToolError> {
+pub fn optional_decimal(
+    field: &str,
+    raw: &Option<RawDecimal>,
+) -> Result<Option<Decimal>, ToolError> {
     match raw {
         None => Ok(None),
         Some(r) if r.0.trim().is_empty() => Ok(None),
@@ -254,29 +255,18 @@ pub fn comment(raw: &Option<String>) -> Result<Option<String>, ToolError> {
     if trimmed.is_empty() {
         return Ok(None);
     }
-    let reason = if trimmed.chars().count() > MAX_COMMENT_LEN {
-        Some("too_long")
+    let problem = if trimmed.chars().count() > COMMENT_MAX_LEN {
+        Some(CommentProblem::TooLong)
     } else if !trimmed.is_ascii() {
-        Some("non_ascii")
+        Some(CommentProblem::NonAscii)
     } else if trimmed.bytes().any(|b| b < 0x20 || b == 0x7f) {
-        Some("control_char")
+        Some(CommentProblem::ControlChar)
     } else {
         None
     };
-    match reason {
+    match problem {
         None => Ok(Some(trimmed.to_owned())),
-        Some(reason) => Err(ToolError::new(
-            ErrorCode::INVALID_COMMENT,
-            format!(
-                "Comment rejected ({reason}): at most {MAX_COMMENT_LEN} printable ASCII characters."
-            ),
-        )
-        .with_details(json!({
-            "reason": reason,
-            "value": raw,
-            "length": trimmed.chars().count(),
-            "max_length": MAX_COMMENT_LEN,
-        }))),
+        Some(problem) => Err(ToolError::invalid_comment(problem, trimmed)),
     }
 }
 
@@ -287,42 +277,36 @@ pub fn round_price(value: Decimal, digits: i64) -> Decimal {
 }
 
 /// The symbol's volume rules: at least the minimum, at most the maximum, on the step.
-/// `limit` is a further ceiling (a position's volume for a partial close).
+/// `held` is a further ceiling (the position's volume for a partial close).
 pub fn check_volume(
     symbol: &str,
     volume: Decimal,
     min: Decimal,
     max: Decimal,
     step: Decimal,
-    limit: Option<Decimal>,
+    held: Option<Decimal>,
 ) -> Result<(), ToolError> {
-    let fail = |why: &str| {
-        ToolError::new(
-            ErrorCode::INVALID_VOLUME,
-            format!("Volume {volume} for {symbol} is {why}."),
-        )
-        .with_details(json!({
-            "symbol": symbol,
-            "volume": volume.to_string(),
-            "min": min.to_string(),
-            "max": limit.unwrap_or(max).min(max).to_string(),
-            "step": step.to_string(),
-            "reason": why,
-        }))
+    let fail = |rule: VolumeRule, limit: Decimal| {
+        Err(ToolError::invalid_volume(
+            symbol,
+            &volume.to_string(),
+            rule,
+            &limit.normalize().to_string(),
+        ))
     };
     if volume <= Decimal::ZERO || volume < min {
-        return Err(fail("below min"));
+        return fail(VolumeRule::BelowMin, min);
     }
     if volume > max {
-        return Err(fail("above max"));
+        return fail(VolumeRule::AboveMax, max);
     }
-    if let Some(limit) = limit
-        && volume > limit
+    if let Some(held) = held
+        && volume > held
     {
-        return Err(fail("above the position's volume"));
+        return fail(VolumeRule::AbovePosition, held);
     }
     if step > Decimal::ZERO && !((volume - min) % step).is_zero() {
-        return Err(fail("not a multiple of step"));
+        return fail(VolumeRule::OffStep, step);
     }
     Ok(())
 }
@@ -343,7 +327,8 @@ mod tests {
 
     #[test]
     fn comments_follow_the_terminal_rules() {
-        let cases: &[(Option<&str>, Result<Option<&str>, &str>)] = &[
+        type Case<'a> = (Option<&'a str>, Result<Option<&'a str>, &'a str>);
+        let cases: &[Case] = &[
             (None, Ok(None)),
             (Some("   "), Ok(None)),
             (Some("  scalp #1 "), Ok(Some("scalp #1"))),
@@ -359,7 +344,7 @@ mod tests {
                 Ok(v) => assert_eq!(got.unwrap().as_deref(), *v, "{raw:?}"),
                 Err(reason) => {
                     let e = got.unwrap_err();
-                    assert_eq!(e.code, ErrorCode::INVALID_COMMENT);
+                    assert_eq!(e.code, crate::errors::ErrorCode::INVALID_COMMENT);
                     assert_eq!(e.details.unwrap()["reason"], *reason, "{raw:?}");
                 }
             }
@@ -376,7 +361,7 @@ mod tests {
         );
         for bad in ["a b", "\u{1}", "ключ", &"k".repeat(129)] {
             let e = idempotency_key(&Some(bad.to_owned())).unwrap_err();
-            assert_eq!(e.code, ErrorCode::INVALID_REQUEST, "{bad:?}");
+            assert_eq!(e.code, crate::errors::ErrorCode::INVALID_REQUEST, "{bad:?}");
             assert_eq!(e.details.unwrap()["field"], "idempotency_key");
         }
     }
@@ -403,20 +388,20 @@ mod tests {
             check_volume("EURUSD", d(v), min, max, step, None).unwrap();
         }
         let bad = [
-            ("0", "below min"),
-            ("-1", "below min"),
-            ("0.001", "below min"),
-            ("100.01", "above max"),
-            ("1000000", "above max"),
-            ("0.015", "not a multiple of step"),
+            ("0", "min"),
+            ("-1", "min"),
+            ("0.001", "min"),
+            ("100.01", "max"),
+            ("1000000", "max"),
+            ("0.015", "step"),
         ];
-        for (v, why) in bad {
+        for (v, key) in bad {
             let e = check_volume("EURUSD", d(v), min, max, step, None).unwrap_err();
-            assert_eq!(e.code, ErrorCode::INVALID_VOLUME);
-            assert_eq!(e.details.unwrap()["reason"], why, "{v}");
+            assert_eq!(e.code, crate::errors::ErrorCode::INVALID_VOLUME);
+            assert!(e.details.unwrap().get(key).is_some(), "{v}: {key}");
         }
         let e = check_volume("EURUSD", d("0.5"), min, max, step, Some(d("0.3"))).unwrap_err();
-        assert_eq!(e.details.unwrap()["reason"], "above the position's volume");
+        assert_eq!(e.details.unwrap()["position_volume"], "0.3");
         check_volume("EURUSD", d("0.3"), min, max, step, Some(d("0.3"))).unwrap();
     }
 

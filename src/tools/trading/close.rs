@@ -24,11 +24,15 @@ pub async fn close(server: &Mt5Server, args: CloseArgs) -> Result<Value, ToolErr
     if let Some(v) = volume
         && v <= Decimal::ZERO
     {
-        return Err(ToolError::new(
-            ErrorCode::INVALID_VOLUME,
-            format!("Close volume must be positive (got {v}); omit it to close the whole position."),
+        return Err(ToolError::invalid_volume(
+            "",
+            &v.to_string(),
+            crate::errors::VolumeRule::BelowMin,
+            "0",
         )
-        .with_details(json!({ "ticket": ticket, "volume": v.to_string(), "reason": "below min" })));
+        .with_message(format!(
+            "Close volume must be positive (got {v}); omit it to close the whole position."
+        )));
     }
     let key = idempotency_key(&args.idempotency_key)?;
     let echo = json!({
@@ -106,7 +110,9 @@ pub async fn close(server: &Mt5Server, args: CloseArgs) -> Result<Value, ToolErr
         .await?
     {
         Ok(p) if p.is_finite() => dec(p),
-        Ok(_) | Err(TermError::Null(_)) => profit_from_ticks(&info, buy, close_volume, open, close_price),
+        Ok(_) | Err(TermError::Null(_)) => {
+            profit_from_ticks(&info, buy, close_volume, open, close_price)
+        }
         Err(TermError::Backend { why }) => return Err(crate::mt5::client::backend_failure(why)),
     };
     let gate = server.config.current().policy.auto_approve_notional;

@@ -19,7 +19,10 @@ use crate::tools::market::decimal_to_f64;
 pub const TOOL: &str = "modify_order";
 
 /// A new stop level as parsed: `is not None` semantics, so `""` is refused (upstream).
-fn level(field: &str, raw: &Option<crate::tools::args::RawDecimal>) -> Result<Option<Decimal>, ToolError> {
+fn level(
+    field: &str,
+    raw: &Option<crate::tools::args::RawDecimal>,
+) -> Result<Option<Decimal>, ToolError> {
     raw.as_ref()
         .map(|r| crate::tools::args::parse_decimal(field, &r.0))
         .transpose()
@@ -107,16 +110,28 @@ pub async fn modify(server: &Mt5Server, args: ModifyArgs) -> Result<Value, ToolE
             .and_then(|v| v.into_iter().next()),
     };
     let (symbol, old_sl, old_tp, volume, fallback_price) = match (&position, &order) {
-        (Some(p), _) => (p.symbol.clone(), p.sl, p.tp, p.volume, p.price_current.max(p.price_open)),
+        (Some(p), _) => (
+            p.symbol.clone(),
+            p.sl,
+            p.tp,
+            p.volume,
+            p.price_current.max(p.price_open),
+        ),
         (None, Some(o)) => (o.symbol.clone(), o.sl, o.tp, o.volume_current, o.price_open),
         (None, None) => {
-            return Err(ToolError::invalid_ticket(ticket, "order").with_message(format!(
-                "No open position or pending order with ticket {ticket}."
-            )));
+            return Err(
+                ToolError::invalid_ticket(ticket, "order").with_message(format!(
+                    "No open position or pending order with ticket {ticket}."
+                )),
+            );
         }
     };
     if position.is_some() && (price.is_some() || expiration.is_some()) {
-        let field = if price.is_some() { "price" } else { "expiration" };
+        let field = if price.is_some() {
+            "price"
+        } else {
+            "expiration"
+        };
         return Err(ToolError::invalid_request(
             field,
             "",
@@ -233,15 +248,19 @@ mod tests {
         let cur = d("1.0823");
         let cases = [
             (None, "1.07", false),
-            (Some("0"), "1.07", true),   // removal
-            (Some("1.06"), "0", false),  // adding a stop
+            (Some("0"), "1.07", true),  // removal
+            (Some("1.06"), "0", false), // adding a stop
             (Some("1.06"), "1.07", true),
             (Some("1.075"), "1.07", false),
             (Some("1.10"), "1.09", true), // take profit further away
             (Some("1.085"), "1.09", false),
         ];
         for (new, old, expected) in cases {
-            assert_eq!(widens(new.map(d), d(old), cur), expected, "{new:?} from {old}");
+            assert_eq!(
+                widens(new.map(d), d(old), cur),
+                expected,
+                "{new:?} from {old}"
+            );
         }
     }
 }

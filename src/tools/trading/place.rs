@@ -149,7 +149,10 @@ pub async fn place(server: &Mt5Server, args: PlaceArgs) -> Result<Value, ToolErr
             args.side.as_str().to_uppercase(),
             volume,
             symbol,
-            price.map_or_else(|| "market".to_owned(), |p| format!("{} {p}", args.kind.as_str())),
+            price.map_or_else(
+                || "market".to_owned(),
+                |p| format!("{} {p}", args.kind.as_str())
+            ),
         );
         if let Some(sp) = stop_limit {
             summary.push_str(&format!(" then limit {sp}"));
