@@ -485,8 +485,40 @@ impl Raw {
                 if v.get("method").is_some() && v.get("id").is_none() {
                     continue; // a notification
                 }
-                if v.get("id") == Some(id) || v.get("id") == Some(&Value::Null) {
+                // An error about a request whose id could not be read carries a null id
+                // (JSON-RPC 2.0) or, from rmcp, none at all.
+                let unattributed =
+                    v.get("error").is_some() && v.get("id").is_none_or(Value::is_null);
+                if v.get("id") == Some(id) || unattributed {
                     return v;
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(30), wait)
+            .await
+            .unwrap_or_else(|_| panic!("no answer to request {id} within 30 s"))
+    }
+
+    /// Every message up to and including the response with `id` (notifications skipped).
+    pub async fn until(&mut self, id: &Value) -> Vec<Value> {
+        let wait = async {
+            let mut seen = vec![];
+            loop {
+                let line = self
+                    .lines
+                    .next_line()
+                    .await
+                    .expect("read stdout")
+                    .expect("server closed stdout");
+                let v: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
+                if v.get("method").is_some() && v.get("id").is_none() {
+                    continue;
+                }
+                let done = v.get("id") == Some(id);
+                seen.push(v);
+                if done {
+                    return seen;
                 }
             }
         };
@@ -558,4 +590,13 @@ pub fn sans_replayed(v: &Value) -> Value {
     let mut v = v.clone();
     v.as_object_mut().unwrap().remove("replayed");
     v
+}
+
+/// A price as a number: the read tools write the shortest form of the terminal's double
+/// ("1.0624"), a caller writes the symbol's digits ("1.06240"). Null stays null.
+pub fn n(v: &Value) -> Value {
+    match v {
+        Value::String(s) => json!(dd(s).normalize().to_string()),
+        other => other.clone(),
+    }
 }

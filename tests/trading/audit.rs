@@ -37,6 +37,20 @@ fn intent_order(line: &Value) -> Value {
         .unwrap_or_else(|| panic!("intent carries the order dict: {line}"))
 }
 
+/// Upstream's `executed` fields, in order.
+const EXECUTED_KEYS: [&str; 4] = ["request_hash", "ticket", "duration_ms", "result_status"];
+
+/// Every `executed` line carries exactly upstream's fields (checked last, so that a
+/// difference here does not hide the other checks).
+fn executed_lines_as_upstream(sb: &Sandbox) {
+    for line in audit(sb)
+        .iter()
+        .filter(|l| l["action"] == json!("executed"))
+    {
+        assert_eq!(extra_keys(line), EXECUTED_KEYS, "executed line: {line}");
+    }
+}
+
 /// Checks an executed call's two lines: `intent` then `executed`, same tool and hash.
 fn intent_then_executed(lines: &[Value], tool: &str, result: &Value) -> Value {
     assert_eq!(audit_actions(lines), ["intent", "executed"], "{lines:#?}");
@@ -46,8 +60,9 @@ fn intent_then_executed(lines: &[Value], tool: &str, result: &Value) -> Value {
     assert!(is_hash(&done["request_hash"]), "{done}");
     assert_eq!(intent["request_hash"], done["request_hash"]);
     assert_eq!(
-        extra_keys(done),
-        ["request_hash", "ticket", "duration_ms", "result_status"]
+        extra_keys(done)[..4],
+        EXECUTED_KEYS,
+        "upstream's keys first: {done}"
     );
     assert_eq!(done["ticket"], result["ticket"]);
     assert!(
@@ -239,6 +254,7 @@ async fn every_event_leaves_its_line_and_input_errors_none() {
         .mode();
     assert_eq!(mode & 0o777, 0o600, "audit file mode {mode:o}");
     c.cancel().await.unwrap();
+    executed_lines_as_upstream(&sb);
 }
 
 #[tokio::test]
@@ -261,4 +277,5 @@ async fn a_confirmed_order_is_audited_as_preview_then_intent_then_executed() {
     assert_eq!(lines[0]["request_hash"], lines[2]["request_hash"]);
     intent_then_executed(&lines[1..], "place_order", &r);
     c.cancel().await.unwrap();
+    executed_lines_as_upstream(&sb);
 }

@@ -486,9 +486,14 @@ async fn run(c: &Client, sb: &crate::common::Sandbox, cases: Vec<Case>) {
                 assert_eq!(e["details"]["max_length"], json!(31), "{e}");
             }
             "INVALID_VOLUME" if tool == "place_order" => {
-                for k in ["volume", "min", "max", "step"] {
-                    assert!(e["details"].get(k).is_some(), "{args}: details.{k}: {e}");
-                }
+                // Upstream's shapes: {symbol, volume} plus the bound that was broken.
+                assert_eq!(e["details"]["symbol"], args["symbol"], "{e}");
+                assert!(e["details"]["volume"].is_string(), "{e}");
+                let bound = ["min", "max", "step"]
+                    .iter()
+                    .filter(|k| e["details"].get(**k).is_some())
+                    .count();
+                assert_eq!(bound, 1, "{args}: one bound named: {e}");
             }
             _ => {}
         }
@@ -520,6 +525,20 @@ async fn bad_place_order_inputs_are_typed_errors_that_change_nothing() {
         );
         assert_eq!(e["details"]["reason"], json!(reason), "{e}");
         assert_eq!(e["details"]["length"], json!(length), "{e}");
+    }
+    // Which bound each volume breaks.
+    for (volume, bound) in [
+        ("0", "min"),
+        ("-1", "min"),
+        ("1000", "max"),
+        ("0.015", "step"),
+    ] {
+        let e = refused(
+            &tcall(&c, "place_order", with(&m, "volume", Some(json!(volume)))).await,
+            "INVALID_VOLUME",
+        );
+        assert!(e["details"].get(bound).is_some(), "{volume}: {e}");
+        assert_eq!(e["details"]["volume"], json!(volume), "{e}");
     }
     // A blank comment is no comment.
     let r = filled(&tcall(&c, "place_order", with(&m, "comment", Some(json!("   ")))).await);
@@ -614,8 +633,25 @@ fn is_refusal(v: &Value) -> bool {
     v.get("error").is_some_and(Value::is_object) || v["result"]["isError"] == json!(true)
 }
 
+/// The terminal of a raw-client sandbox is as fresh as it started.
+async fn untouched(raw: &mut Raw, first_id: i64) {
+    let ping = raw.call_tool(first_id, "ping", json!({})).await;
+    assert_ne!(ping["isError"], json!(true), "{ping}");
+    for (id, tool) in [
+        (first_id + 1, "get_positions"),
+        (first_id + 2, "get_orders"),
+    ] {
+        let r = raw.call_tool(id, tool, json!({})).await;
+        assert_eq!(r["structuredContent"]["result"], json!([]), "{tool}: {r}");
+    }
+    let acct = raw
+        .call_tool(first_id + 3, "get_account_info", json!({}))
+        .await;
+    assert_eq!(acct["structuredContent"]["balance"], json!("10000.0"));
+}
+
 #[tokio::test]
-async fn non_object_and_absurd_arguments_get_an_error_and_never_a_hang() {
+async fn non_object_params_and_arguments_get_an_error() {
     let sb = trading_sandbox("");
     let mut raw = Raw::start(&sb).await;
     let mut deep = json!("EURUSD");
@@ -638,7 +674,17 @@ async fn non_object_and_absurd_arguments_get_an_error_and_never_a_hang() {
         let v = raw.request(json!(id), "tools/call", params.clone()).await;
         assert!(is_refusal(&v), "{params}: {v}");
     }
-    // Nested far beyond any JSON parser's comfort: some error, and the server lives on.
+    untouched(&mut raw, 200).await;
+    raw.stop().await;
+    assert!(audit(&sb).is_empty(), "nothing reached the policy engine");
+}
+
+#[tokio::test]
+async fn absurdly_deep_arguments_get_an_error_not_silence() {
+    let sb = trading_sandbox("");
+    let mut raw = Raw::start(&sb).await;
+    // Deeper than JSON parsers accept (serde_json stops at 128 levels): the request cannot
+    // be parsed, yet the client must hear about it (DESIGN 3.7: an error, never a hang).
     let depth = 100_000;
     let line = format!(
         "{{\"jsonrpc\":\"2.0\",\"id\":900,\"method\":\"tools/call\",\"params\":{{\"name\":\"place_order\",\"arguments\":{{\"symbol\":{}{}}}}}}}",
@@ -646,16 +692,22 @@ async fn non_object_and_absurd_arguments_get_an_error_and_never_a_hang() {
         "]".repeat(depth)
     );
     raw.send_line(&line).await;
-    let v = raw.response(&json!(900)).await;
-    assert!(is_refusal(&v), "deep nesting: {v}");
-    let ping = raw.call_tool(901, "ping", json!({})).await;
-    assert_ne!(ping["isError"], json!(true), "{ping}");
-    for (id, tool) in [(902, "get_positions"), (903, "get_orders")] {
-        let r = raw.call_tool(id, tool, json!({})).await;
-        assert_eq!(r["structuredContent"]["result"], json!([]), "{tool}: {r}");
-    }
-    let acct = raw.call_tool(904, "get_account_info", json!({})).await;
-    assert_eq!(acct["structuredContent"]["balance"], json!("10000.0"));
+    // A ping right behind it: once the ping is answered, the deep request had its turn.
+    let ping = json!({ "jsonrpc": "2.0", "id": 901, "method": "ping" });
+    raw.send_line(&ping.to_string()).await;
+    let mut seen = raw.until(&json!(901)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let ping = json!({ "jsonrpc": "2.0", "id": 902, "method": "ping" });
+    raw.send_line(&ping.to_string()).await;
+    seen.extend(raw.until(&json!(902)).await);
+    untouched(&mut raw, 903).await;
     raw.stop().await;
-    assert!(audit(&sb).is_empty(), "nothing reached the policy engine");
+    let answered = seen.iter().any(|v| {
+        is_refusal(v)
+            && (v.get("id") == Some(&json!(900)) || v.get("id").is_none_or(Value::is_null))
+    });
+    assert!(
+        answered,
+        "the unparseable request got no error; the server answered only {seen:?}"
+    );
 }

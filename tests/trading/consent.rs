@@ -122,8 +122,8 @@ async fn a_preview_has_no_side_effect_and_its_confirmed_retry_executes_once() {
         json!("unknown or expired approval_request_id")
     );
     assert_eq!(positions(&c).await.len(), 1);
-    drop(sb);
     c.cancel().await.unwrap();
+    drop(sb);
 }
 
 #[tokio::test]
@@ -288,7 +288,7 @@ async fn a_pending_order_is_confirmed_against_its_preview_price_not_the_market()
     // 5 % away from the market: upstream's drift check would refuse this forever.
     let r = filled(&tcall(&c, "place_order", confirmed(args.clone(), &p["request_id"])).await);
     let o = order(&c, ticket(&r)).await.expect("the order rests");
-    assert_eq!(o["price"], json!(px(price, 5)));
+    assert_eq!(n(&o["price"]), n(&json!(px(price, 5))));
 
     // A retry at another price than the one previewed is refused.
     let before = book(&c).await;
@@ -325,7 +325,7 @@ async fn modify_asks_only_when_a_position_stop_widens_or_is_removed() {
     let (bid, _) = quote(&c, "EURUSD").await;
     let tight = px(bid - pt * dd("200"), 5);
     filled(&tcall(&c, "modify_order", json!({ "ticket": t, "sl": tight })).await);
-    assert_eq!(position(&c, t).await.unwrap()["sl"], json!(tight));
+    assert_eq!(n(&position(&c, t).await.unwrap()["sl"]), n(&json!(tight)));
 
     // Widening it asks first, and the preview changes nothing.
     let wide = px(bid - pt * dd("800"), 5);
@@ -341,7 +341,7 @@ async fn modify_asks_only_when_a_position_stop_widens_or_is_removed() {
     );
     assert_eq!(book(&c).await, before);
     filled(&tcall(&c, "modify_order", confirmed(args, &p["request_id"])).await);
-    assert_eq!(position(&c, t).await.unwrap()["sl"], json!(wide));
+    assert_eq!(n(&position(&c, t).await.unwrap()["sl"]), n(&json!(wide)));
 
     // Removing the target is a widening too.
     let p = preview(&tcall(&c, "modify_order", json!({ "ticket": t, "tp": "0" })).await);
@@ -359,7 +359,7 @@ async fn modify_asks_only_when_a_position_stop_widens_or_is_removed() {
     let (_, ask) = quote(&c, "EURUSD").await;
     let tp = px(ask + pt * dd("900"), 5);
     filled(&tcall(&c, "modify_order", json!({ "ticket": t, "tp": tp })).await);
-    assert_eq!(position(&c, t).await.unwrap()["tp"], json!(tp));
+    assert_eq!(n(&position(&c, t).await.unwrap()["tp"]), n(&json!(tp)));
 
     // Pending orders are never gated, even when their stop widens.
     let price = far_below(&c, "EURUSD", 5).await;
@@ -381,7 +381,10 @@ async fn modify_asks_only_when_a_position_stop_widens_or_is_removed() {
         )
         .await,
     );
-    assert_eq!(order(&c, ticket(&o)).await.unwrap()["sl"], json!(wider));
+    assert_eq!(
+        n(&order(&c, ticket(&o)).await.unwrap()["sl"]),
+        n(&json!(wider))
+    );
     c.cancel().await.unwrap();
 }
 

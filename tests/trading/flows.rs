@@ -149,8 +149,8 @@ async fn market_buy_and_sell_fill_at_the_quote_with_their_stops_and_deals() {
     assert_eq!(p["type"], json!("buy"));
     assert_eq!(d(&p["volume"]), dd("0.1"));
     assert_eq!(d(&p["price_open"]), fill);
-    assert_eq!(p["sl"], json!(sl));
-    assert_eq!(p["tp"], json!(tp));
+    assert_eq!(n(&p["sl"]), n(&json!(sl)));
+    assert_eq!(n(&p["tp"]), n(&json!(tp)));
     assert_eq!(p["comment"], json!("e2e buy"));
     let deal = deals(&c)
         .await
@@ -181,7 +181,7 @@ async fn market_buy_and_sell_fill_at_the_quote_with_their_stops_and_deals() {
     let p = position(&c, ticket(&r)).await.expect("sell position");
     assert_eq!(p["type"], json!("sell"));
     assert_eq!(d(&p["volume"]), dd("0.05"));
-    assert_eq!((p["sl"].clone(), p["tp"].clone()), (json!(sl), json!(tp)));
+    assert_eq!((n(&p["sl"]), n(&p["tp"])), (n(&json!(sl)), n(&json!(tp))));
     assert_eq!(p["comment"], Value::Null, "no comment given");
     assert_eq!(positions(&c).await.len(), 2, "a hedging account keeps both");
     let acct = account(&c).await;
@@ -268,9 +268,9 @@ async fn pending_orders_of_every_type_rest_with_rounded_prices_and_stops() {
             .await
             .unwrap_or_else(|| panic!("{listed} is pending"));
         assert_eq!(o["type"], json!(listed));
-        assert_eq!(o["price"], json!(price), "{listed}");
-        assert_eq!(o["sl"], json!(sl), "{listed}");
-        assert_eq!(o["tp"], json!(tp), "{listed}");
+        assert_eq!(n(&o["price"]), n(&json!(price)), "{listed}");
+        assert_eq!(n(&o["sl"]), n(&json!(sl)), "{listed}");
+        assert_eq!(n(&o["tp"]), n(&json!(tp)), "{listed}");
         assert_eq!(d(&o["volume"]), dd("0.02"));
         assert_eq!(o["expiration"], Value::Null, "good till cancelled");
         assert_eq!(o["comment"], json!(format!("e2e {listed}")));
@@ -288,9 +288,9 @@ async fn pending_orders_of_every_type_rest_with_rounded_prices_and_stops() {
     let r = filled(&tcall(&c, "place_order", args.clone()).await);
     assert_eq!(r["request_echo"]["price"], args["price"]);
     let o = order(&c, ticket(&r)).await.unwrap();
-    assert_eq!(o["price"], json!(p(base + pt)));
-    assert_eq!(o["sl"], json!(p(base - far + pt)));
-    assert_eq!(o["tp"], json!(p(base + far / dd("2") + pt)));
+    assert_eq!(n(&o["price"]), n(&json!(p(base + pt))));
+    assert_eq!(n(&o["sl"]), n(&json!(p(base - far + pt))));
+    assert_eq!(n(&o["tp"]), n(&json!(p(base + far / dd("2") + pt))));
     c.cancel().await.unwrap();
 }
 
@@ -328,7 +328,7 @@ async fn modifying_a_position_changes_only_the_stops_given() {
                 "approval_confirmed": false, "approval_request_id": null })
     );
     let p = position(&c, t).await.unwrap();
-    assert_eq!((p["sl"].clone(), p["tp"].clone()), (json!(sl), json!(tp)));
+    assert_eq!((n(&p["sl"]), n(&p["tp"])), (n(&json!(sl)), n(&json!(tp))));
 
     // A new stop with one digit too many is rounded half-up; the target stays.
     let new_sl = px(bid - pt * dd("300"), 5);
@@ -341,14 +341,14 @@ async fn modifying_a_position_changes_only_the_stops_given() {
         .await,
     );
     let p = position(&c, t).await.unwrap();
-    assert_eq!(p["sl"], json!(px(dd(&new_sl) + pt, 5)));
-    assert_eq!(p["tp"], json!(tp));
+    assert_eq!(n(&p["sl"]), n(&json!(px(dd(&new_sl) + pt, 5))));
+    assert_eq!(n(&p["tp"]), n(&json!(tp)));
 
     // "0" removes a stop and keeps the other.
     filled(&tcall(&c, "modify_order", json!({ "ticket": t, "sl": "0" })).await);
     let p = position(&c, t).await.unwrap();
     assert_eq!(p["sl"], Value::Null);
-    assert_eq!(p["tp"], json!(tp));
+    assert_eq!(n(&p["tp"]), n(&json!(tp)));
     assert_eq!(d(&p["volume"]), dd("0.03"));
     assert_eq!(positions(&c).await.len(), 1);
     c.cancel().await.unwrap();
@@ -378,8 +378,8 @@ async fn modifying_a_pending_order_keeps_every_field_not_given() {
     assert_eq!(m["ticket"], json!(t));
     assert_eq!(d(&m["volume"]), dd("0.04"));
     let o = order(&c, t).await.unwrap();
-    assert_eq!(o["price"], json!(price2));
-    assert_eq!((o["sl"].clone(), o["tp"].clone()), (json!(sl), json!(tp)));
+    assert_eq!(n(&o["price"]), n(&json!(price2)));
+    assert_eq!((n(&o["sl"]), n(&o["tp"])), (n(&json!(sl)), n(&json!(tp))));
     assert_eq!(o["expiration"], Value::Null);
 
     // Expiration only, written with a +02:00 offset: stored as that instant in UTC;
@@ -401,16 +401,16 @@ async fn modifying_a_pending_order_keeps_every_field_not_given() {
         o["expiration"],
         json!(at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
     );
-    assert_eq!(o["price"], json!(price2));
-    assert_eq!((o["sl"].clone(), o["tp"].clone()), (json!(sl), json!(tp)));
+    assert_eq!(n(&o["price"]), n(&json!(price2)));
+    assert_eq!((n(&o["sl"]), n(&o["tp"])), (n(&json!(sl)), n(&json!(tp))));
 
     // A new SL only: the expiry set above is kept, as are price and TP.
     let sl2 = px(dd(&price2) - pt * dd("200"), 5);
     filled(&tcall(&c, "modify_order", json!({ "ticket": t, "sl": sl2 })).await);
     let o = order(&c, t).await.unwrap();
-    assert_eq!(o["sl"], json!(sl2));
-    assert_eq!(o["tp"], json!(tp));
-    assert_eq!(o["price"], json!(price2));
+    assert_eq!(n(&o["sl"]), n(&json!(sl2)));
+    assert_eq!(n(&o["tp"]), n(&json!(tp)));
+    assert_eq!(n(&o["price"]), n(&json!(price2)));
     assert_eq!(
         o["expiration"],
         json!(at.format("%Y-%m-%dT%H:%M:%SZ").to_string())
