@@ -541,6 +541,12 @@ impl Raw {
             .unwrap_or_else(|| panic!("{name}: {v}"))
     }
 
+    /// SIGKILL: the server dies wherever it is, as in a crash.
+    pub async fn kill_now(mut self) {
+        self.child.start_kill().expect("kill");
+        let _ = self.child.wait().await;
+    }
+
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }

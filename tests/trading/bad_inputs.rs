@@ -186,6 +186,13 @@ fn place_cases() -> Vec<Case> {
         req,
         Some("price"),
     ));
+    // "" for an optional price means "not given": a limit order still needs one.
+    cases.push(case(
+        "place_order",
+        with(&limit, "price", Some(json!(""))),
+        req,
+        Some("price"),
+    ));
     let stop = with(&limit, "type", Some(json!("stop")));
     cases.push(case(
         "place_order",

@@ -285,6 +285,17 @@ async fn a_pending_order_is_confirmed_against_its_preview_price_not_the_market()
     let summary = p["summary"].as_str().unwrap();
     assert!(summary.starts_with("BUY 0.10 EURUSD @ "), "{summary}");
     assert!(summary.contains(&px(price, 5)), "{summary}");
+    // Stops are part of what the human approves.
+    let (sl, tp) = (
+        px(price - point(5) * dd("200"), 5),
+        px(price + point(5) * dd("300"), 5),
+    );
+    let mut with_stops = args.clone();
+    with_stops["sl"] = json!(sl);
+    with_stops["tp"] = json!(tp);
+    let ps = preview(&tcall(&c, "place_order", with_stops).await);
+    let summary = ps["summary"].as_str().unwrap();
+    assert!(summary.contains(&format!(" SL={sl} TP={tp}")), "{summary}");
     // 5 % away from the market: upstream's drift check would refuse this forever.
     let r = filled(&tcall(&c, "place_order", confirmed(args.clone(), &p["request_id"])).await);
     let o = order(&c, ticket(&r)).await.expect("the order rests");

@@ -274,3 +274,57 @@ async fn two_processes_sharing_the_data_dir_execute_a_key_once() {
     a.cancel().await.unwrap();
     b.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_server_killed_mid_order_never_causes_a_second_fill() {
+    let sb = trading_sandbox("");
+    let mut total = 0;
+    let mut seen = Vec::new();
+    for round in 0..8u64 {
+        let key = format!("k-crash-{round}");
+        let args = market_key("0.01", &key);
+        let raw = Raw::start(&sb).await;
+        let mut raw = raw;
+        let call = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                           "params": { "name": "place_order", "arguments": args } });
+        raw.send_line(&call.to_string()).await;
+        tokio::time::sleep(std::time::Duration::from_millis(round * 2)).await;
+        raw.kill_now().await;
+
+        let c = sb.serve().await;
+        let started = std::time::Instant::now();
+        let r = tcall(&c, "place_order", args.clone()).await;
+        let outcome = if r.is_error == Some(true) {
+            // Claimed, and the broker shows no order with its tag: a human must look.
+            let e = refused(&r, "MT5_NULL_RESPONSE");
+            assert_eq!(e["requires_human"], json!(true), "{e}");
+            assert_eq!(e["details"]["idempotency_key"], json!(key), "{e}");
+            assert!(e["details"]["tag"].is_i64(), "{e}");
+            let last = audit(&sb).pop().expect("audited");
+            assert_eq!(last["action"], json!("outcome_unknown"), "{last}");
+            "unknown"
+        } else {
+            let v = filled(&r);
+            total += 1;
+            if v["replayed"] == json!(true) {
+                "replayed"
+            } else {
+                "executed"
+            }
+        };
+        seen.push((outcome, started.elapsed()));
+        let now = positions(&c).await.len();
+        assert_eq!(
+            now, total,
+            "round {round} ({outcome}): one fill per key at most"
+        );
+        // Asking once more changes nothing either.
+        let again = tcall(&c, "place_order", args).await;
+        if again.is_error != Some(true) {
+            assert_eq!(order_result(&again)["replayed"], json!(true));
+        }
+        assert_eq!(positions(&c).await.len(), total, "round {round}: retry");
+        c.cancel().await.unwrap();
+    }
+    eprintln!("crash rounds (outcome, time to answer): {seen:?}");
+}
