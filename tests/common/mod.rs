@@ -34,10 +34,14 @@ impl Sandbox {
     /// sees half a file.
     pub fn write_config(&self, extra: &str) {
         let state = self.path().join("data/sim/account.json");
-        let toml = format!(
+        self.write_raw_config(&format!(
             "[mt5]\nbackend = \"sim\"\n\n[sim]\nseed = 42\nstate_path = {:?}\n{extra}\n",
             state.display().to_string()
-        );
+        ));
+    }
+
+    /// Replaces the whole config file, atomically.
+    pub fn write_raw_config(&self, toml: &str) {
         let tmp = self.path().join("config.toml.tmp");
         std::fs::write(&tmp, toml).expect("write config");
         std::fs::rename(&tmp, self.config_path()).expect("rename config");

@@ -89,6 +89,15 @@ pub fn set_policy(sb: &Sandbox, policy: &str) {
     sb.write_config(&trading_toml(sb, policy));
 }
 
+/// Adds `keys` (TOML lines) to the sandbox's `[audit]` or `[idempotency]` table, which
+/// [`trading_toml`] always writes. A later [`set_policy`] drops them.
+pub fn add_keys(sb: &Sandbox, table: &str, keys: &str) {
+    let header = format!("[{table}]\n");
+    let cfg = std::fs::read_to_string(sb.config_path()).unwrap();
+    assert!(cfg.contains(&header), "no {header} in the config");
+    sb.write_raw_config(&cfg.replacen(&header, &format!("{header}{keys}\n"), 1));
+}
+
 // ------------------------------------------------------------------------------ calls
 
 /// A tool call that must answer within a minute (a hang is a failure, not a stuck suite).

@@ -279,3 +279,92 @@ async fn a_confirmed_order_is_audited_as_preview_then_intent_then_executed() {
     c.cancel().await.unwrap();
     executed_lines_as_upstream(&sb);
 }
+
+#[tokio::test]
+async fn without_a_usable_audit_log_nothing_is_sent() {
+    let sb = trading_sandbox("");
+    // The audit file's directory cannot be created: its parent is a regular file.
+    std::fs::create_dir_all(sb.path().join("audit")).unwrap();
+    std::fs::remove_dir(sb.path().join("audit")).unwrap();
+    std::fs::write(sb.path().join("audit"), b"not a directory").unwrap();
+    let c = sb.serve().await;
+    let before = book(&c).await;
+    let (bid, _) = quote(&c, "EURUSD").await;
+    for (tool, args) in [
+        (
+            "place_order",
+            json!({ "symbol": "EURUSD", "side": "buy", "type": "market", "volume": "0.01" }),
+        ),
+        (
+            "place_order",
+            json!({ "symbol": "EURUSD", "side": "buy", "type": "limit", "volume": "0.01",
+                    "price": px(bid * dd("0.9"), 5) }),
+        ),
+    ] {
+        let e = refused(&tcall(&c, tool, args).await, "INTERNAL_ERROR");
+        assert_eq!(e["requires_human"], json!(true), "{e}");
+        assert!(
+            e["message"].as_str().unwrap().contains("audit"),
+            "names the audit log: {e}"
+        );
+    }
+    assert_eq!(book(&c).await, before, "nothing was sent");
+    c.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_audit_log_rotates_at_max_bytes_and_loses_no_line() {
+    let sb = trading_sandbox("");
+    add_keys(&sb, "audit", "max_bytes = 600");
+    let c = sb.serve().await;
+    let price = far_below(&c, "EURUSD", 5).await;
+    let mut tickets = vec![];
+    for _ in 0..6 {
+        tickets.push(ticket(
+            &buy_limit(&c, "EURUSD", "0.01", &px(price, 5)).await,
+        ));
+    }
+    c.cancel().await.unwrap();
+    let dir = audit_path(&sb).parent().unwrap().to_owned();
+    let mut lines = vec![];
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert!(name.starts_with("audit.jsonl"), "{name}");
+        if name != "audit.jsonl" {
+            let suffix = &name["audit.jsonl.".len()..];
+            assert!(
+                suffix
+                    .split('.')
+                    .all(|p| p.bytes().all(|b| b.is_ascii_digit())),
+                "rotated name <name>.<unix seconds>[.n]: {name}"
+            );
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{name}");
+        }
+        files += 1;
+        for line in std::fs::read_to_string(&path).unwrap().lines() {
+            lines.push(serde_json::from_str::<Value>(line).expect("whole JSON lines"));
+        }
+    }
+    assert!(
+        files >= 3,
+        "12 lines of ~250 bytes at 600 bytes a file: {files} files"
+    );
+    let executed: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["action"] == json!("executed"))
+        .collect();
+    assert_eq!(executed.len(), 6, "every line kept");
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|l| l["action"] == json!("intent"))
+            .count(),
+        6
+    );
+    for t in tickets {
+        assert!(executed.iter().any(|l| l["ticket"] == json!(t)), "{t}");
+    }
+}

@@ -456,3 +456,111 @@ async fn closing_is_gated_by_notional_and_cancelling_never_is() {
     assert!(orders(&c).await.is_empty());
     c.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn notional_is_money_in_the_account_currency_for_every_kind_of_symbol() {
+    let sb = trading_sandbox("[policy]\nauto_approve_notional = \"1\"\n");
+    let c = sb.serve().await;
+    // (symbol, side, volume): the notional of a buy is volume × contract size × ask,
+    // converted to USD; for USDJPY the contract is 100,000 USD.
+    for (sym, side, volume) in [
+        ("EURUSD", "buy", "0.10"),
+        ("USDJPY", "buy", "0.10"),
+        ("XAUUSD", "sell", "0.01"),
+        ("US500", "buy", "0.1"),
+        ("BTCUSD", "sell", "0.01"),
+    ] {
+        let spec = symbol(&c, sym).await;
+        let p = preview(
+            &tcall(
+                &c,
+                "place_order",
+                json!({ "symbol": sym, "side": side, "type": "market", "volume": volume }),
+            )
+            .await,
+        );
+        let q = &p["reference_quote"];
+        let price = d(if side == "buy" { &q["ask"] } else { &q["bid"] });
+        let contract = d(&spec["contract_size"]);
+        let expected = if sym == "USDJPY" {
+            dd(volume) * contract
+        } else {
+            dd(volume) * contract * price
+        };
+        let notional = d(&p["notional"]);
+        assert_eq!(notional.scale(), 2, "{sym}: two decimals");
+        assert!(
+            (notional - expected).abs() <= expected * dd("0.001"),
+            "{sym}: notional {notional}, expected ~{expected}"
+        );
+        assert!(
+            p["summary"]
+                .as_str()
+                .unwrap()
+                .contains(&format!("(~{} USD)", p["notional"].as_str().unwrap())),
+            "{p}"
+        );
+    }
+    assert!(positions(&c).await.is_empty());
+    c.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_approval_store_is_bounded_and_evicts_the_oldest() {
+    let sb = trading_sandbox("[policy]\nauto_approve_notional = \"1\"\n");
+    let c = sb.serve().await;
+    let args = json!({ "symbol": "EURUSD", "side": "buy", "type": "market", "volume": "0.01",
+                       "deviation": 200 });
+    let oldest = preview(&tcall(&c, "place_order", args.clone()).await);
+    let second = preview(&tcall(&c, "place_order", args.clone()).await);
+    let mut newest = second.clone();
+    for _ in 0..999 {
+        newest = preview(&tcall(&c, "place_order", args.clone()).await);
+    }
+    // 1001 previews for a store of 1000: the first is gone, the second and the last remain.
+    let e = bad_approval(
+        &tcall(
+            &c,
+            "place_order",
+            confirmed(args.clone(), &oldest["request_id"]),
+        )
+        .await,
+    );
+    assert_eq!(
+        e["details"]["reason"],
+        json!("unknown or expired approval_request_id")
+    );
+    filled(
+        &tcall(
+            &c,
+            "place_order",
+            confirmed(args.clone(), &second["request_id"]),
+        )
+        .await,
+    );
+    filled(&tcall(&c, "place_order", confirmed(args, &newest["request_id"])).await);
+    assert_eq!(positions(&c).await.len(), 2);
+    c.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_approval_ttl_reloads_live() {
+    let (sb, c, threshold) = gated("").await;
+    set_policy(
+        &sb,
+        &format!("[policy]\nauto_approve_notional = \"{threshold}\"\napproval_ttl_seconds = 7\n"),
+    );
+    let p = eventually(15, "the new TTL", || async {
+        let started = chrono::Utc::now();
+        let p = preview(&tcall(&c, "place_order", market("0.10")).await);
+        let ttl = crate::common::utc(&p["expires_at"]) - started;
+        (ttl < chrono::Duration::seconds(60)).then_some((p, ttl))
+    })
+    .await;
+    assert!(
+        p.1 > chrono::Duration::seconds(5) && p.1 <= chrono::Duration::seconds(8),
+        "{:?}",
+        p.1
+    );
+    c.cancel().await.unwrap();
+}

@@ -609,3 +609,23 @@ async fn a_market_orders_price_is_the_reference_for_its_deviation() {
     assert_eq!(positions(&c).await.len(), 1);
     c.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn market_orders_use_each_symbols_filling_mode() {
+    let sb = trading_sandbox("");
+    let c = sb.serve().await;
+    // US500 fills FOK only, BTCUSD IOC only, EURUSD both: each market order must pick a
+    // mode the symbol allows, or the broker refuses it.
+    for (sym, volume, modes) in [
+        ("US500", "0.1", json!(["fok"])),
+        ("BTCUSD", "0.01", json!(["ioc"])),
+        ("EURUSD", "0.01", json!(["fok", "ioc"])),
+    ] {
+        assert_eq!(symbol(&c, sym).await["filling_modes"], modes, "{sym}");
+        let r = open(&c, sym, "sell", volume).await;
+        let closed = filled(&tcall(&c, "close_position", json!({ "ticket": ticket(&r) })).await);
+        assert_eq!(closed["symbol"], json!(sym));
+    }
+    assert!(positions(&c).await.is_empty());
+    c.cancel().await.unwrap();
+}

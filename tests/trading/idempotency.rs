@@ -158,6 +158,20 @@ async fn the_same_key_with_another_body_diverges_and_changes_nothing() {
     }
     assert_eq!(book(&c).await, before);
 
+    // The hash takes the price as the caller wrote it, before rounding to the symbol's digits.
+    let price = far_below(&c, "EURUSD", 5).await;
+    let limit = |p: String| {
+        json!({ "symbol": "EURUSD", "side": "buy", "type": "limit", "volume": "0.01",
+                "price": p, "idempotency_key": "k-div-price" })
+    };
+    filled(&tcall(&c, "place_order", limit(px(price, 5))).await);
+    let before = book(&c).await;
+    refused(
+        &tcall(&c, "place_order", limit(format!("{}1", px(price, 5)))).await,
+        "IDEMPOTENCY_DIVERGED",
+    );
+    assert_eq!(book(&c).await, before);
+
     // The key's scope is (key, action): the same key on another tool is a new request.
     let price = far_below(&c, "EURUSD", 5).await;
     let o = ticket(&buy_limit(&c, "EURUSD", "0.01", &px(price, 5)).await);
@@ -169,7 +183,7 @@ async fn the_same_key_with_another_body_diverges_and_changes_nothing() {
         )
         .await,
     );
-    assert!(orders(&c).await.is_empty());
+    assert!(order(&c, o).await.is_none(), "cancelled under the same key");
     c.cancel().await.unwrap();
 }
 
@@ -327,4 +341,19 @@ async fn a_server_killed_mid_order_never_causes_a_second_fill() {
         c.cancel().await.unwrap();
     }
     eprintln!("crash rounds (outcome, time to answer): {seen:?}");
+}
+
+#[tokio::test]
+async fn an_expired_key_is_a_new_request() {
+    let sb = trading_sandbox("");
+    add_keys(&sb, "idempotency", "ttl_seconds = 1");
+    let c = sb.serve().await;
+    let args = market_key("0.01", "k-short-lived");
+    let first = filled(&tcall(&c, "place_order", args.clone()).await);
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let second = filled(&tcall(&c, "place_order", args).await);
+    assert_eq!(second["replayed"], json!(false), "the key expired");
+    assert_ne!(second["ticket"], first["ticket"]);
+    assert_eq!(positions(&c).await.len(), 2);
+    c.cancel().await.unwrap();
 }
