@@ -5,12 +5,14 @@
 //!
 //! One test binary, split by theme so each file stays readable:
 //! - `flows`: every tool's happy path, with the terminal checked afterwards;
+//! - `execution`: persistence, valid edge values, deviation reference, filling modes;
 //! - `consent`: previews, confirmed retries and INVALID_APPROVAL;
 //! - `limits`: notional cap, symbol lists, order-rate cap, their order, and hot reload;
 //! - `losses`: max_realised_loss_per_close and max_daily_loss at, below and above;
 //! - `idempotency`: replay, divergence, concurrent and cross-process duplicates;
 //! - `audit`: the JSONL trail of each event;
-//! - `bad_inputs`: typed errors that leave the terminal untouched.
+//! - `bad_inputs`, `bad_tickets`: typed errors that leave the terminal untouched;
+//! - `protocol`: requests that are not tool calls at all (raw JSON-RPC).
 
 mod common;
 
@@ -18,8 +20,12 @@ mod common;
 mod audit;
 #[path = "trading/bad_inputs.rs"]
 mod bad_inputs;
+#[path = "trading/bad_tickets.rs"]
+mod bad_tickets;
 #[path = "trading/consent.rs"]
 mod consent;
+#[path = "trading/execution.rs"]
+mod execution;
 #[path = "trading/flows.rs"]
 mod flows;
 #[path = "trading/idempotency.rs"]
@@ -28,3 +34,5 @@ mod idempotency;
 mod limits;
 #[path = "trading/losses.rs"]
 mod losses;
+#[path = "trading/protocol.rs"]
+mod protocol;

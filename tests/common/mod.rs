@@ -12,6 +12,7 @@ use serde_json::Value;
 use tempfile::TempDir;
 use tokio::process::Command;
 
+pub mod raw;
 pub mod trading;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_mt5-mcp");

@@ -7,6 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use futures::future::join_all;
 use serde_json::{Value, json};
 
+use crate::common::raw::Raw;
 use crate::common::trading::*;
 
 fn market_key(volume: &str, key: &str) -> Value {
