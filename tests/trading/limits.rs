@@ -278,12 +278,23 @@ async fn a_limit_rewritten_in_the_config_applies_to_the_running_server() {
     })
     .await;
 
+    // So do the symbol lists.
+    set_policy(&sb, "[symbols]\ndenylist = [\"EURUSD\"]\n");
+    eventually(15, "the denylist to apply", || async {
+        let r = tcall(&c, "place_order", limit_at(price, "0.01")).await;
+        (r.is_error == Some(true)).then(|| over_limit(&r, "denylist"))
+    })
+    .await;
+
     // The consent gate reloads too.
     set_policy(&sb, "[policy]\nauto_approve_notional = \"1\"\n");
     let p = eventually(15, "the gate to arm", || async {
         let r = tcall(&c, "place_order", limit_at(price, "0.01")).await;
-        let v = body(&r);
-        v.get("request_id").is_some().then(|| preview(&r))
+        if r.is_error == Some(true) {
+            over_limit(&r, "denylist"); // the previous config, until the reload lands
+            return None;
+        }
+        body(&r).get("request_id").is_some().then(|| preview(&r))
     })
     .await;
     assert_eq!(p["action"], json!("place_order"));
