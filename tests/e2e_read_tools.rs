@@ -29,11 +29,19 @@ async fn tools_list_shows_every_read_tool_with_honest_annotations_and_schemas() 
     let mut names: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
     names.sort_unstable();
     let mut expected = READ_TOOLS.to_vec();
-    expected.extend(["place_order", "modify_order", "close_position", "cancel_order"]);
+    expected.extend([
+        "place_order",
+        "modify_order",
+        "close_position",
+        "cancel_order",
+    ]);
     expected.sort_unstable();
     assert_eq!(names, expected);
     // The trading tools' annotations are checked with the trading tests.
-    for tool in tools.iter().filter(|t| READ_TOOLS.contains(&t.name.as_ref())) {
+    for tool in tools
+        .iter()
+        .filter(|t| READ_TOOLS.contains(&t.name.as_ref()))
+    {
         let a = tool
             .annotations
             .as_ref()

@@ -18,6 +18,9 @@ use serde_json::Value;
 use tempfile::TempDir;
 use tokio::process::Command;
 
+pub mod raw;
+pub mod trading;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_mt5-mcp");
 /// The fake `MetaTrader5` and `mt5linux` packages the native backend imports in tests.
 pub const FAKE_MT5_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fake_mt5");
@@ -55,18 +58,31 @@ impl Sandbox {
     pub fn new(extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let sb = Sandbox { dir };
-        let toml = match backend() {
+        sb.write_config(extra);
+        sb
+    }
+
+    /// (Re)writes the config: the backend under test plus `extra`. Written to a temporary
+    /// file and renamed over the config, as editors save, so a running server's hot reload
+    /// never sees half a file.
+    pub fn write_config(&self, extra: &str) {
+        self.write_raw_config(&match backend() {
             Backend::Sim => format!(
                 "[mt5]\nbackend = \"sim\"\n\n[sim]\nseed = 42\nstate_path = {:?}\n{extra}\n",
-                sb.state_path().display().to_string()
+                self.state_path().display().to_string()
             ),
             Backend::Native => format!(
                 "[mt5]\nbackend = \"native\"\npython = {:?}\n{extra}\n",
                 test_python()
             ),
-        };
-        std::fs::write(sb.config_path(), toml).expect("write config");
-        sb
+        });
+    }
+
+    /// Replaces the whole config file, atomically.
+    pub fn write_raw_config(&self, toml: &str) {
+        let tmp = self.path().join("config.toml.tmp");
+        std::fs::write(&tmp, toml).expect("write config");
+        std::fs::rename(&tmp, self.config_path()).expect("rename config");
     }
 
     /// Where the paper account lives: the sim's state file, or the fake terminal's.
