@@ -725,7 +725,6 @@ impl PolicyEngine {
                     "result_status",
                     json!(if success { "filled" } else { "rejected" }),
                 ),
-                ("retcode", value["server_response_code"].clone()),
             ],
         )
         .await;
