@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{Implementation, ServerCapabilities, ServerConfig};
+use rmcp::model::{CustomRequest, CustomResult, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer};
 use rmcp::{ServerHandler, tool_handler};
 
 use crate::config::ConfigHandle;
@@ -54,6 +56,30 @@ retryable, requires_human, details, mt5_retcode}}. Text written by the broker or
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for Mt5Server {
+    /// The only custom method is the one the stdio line guard rewrites over-deep requests
+    /// to (`crate::transport::guard`): answered with an "invalid request" error.
+    async fn on_custom_request(
+        &self,
+        request: CustomRequest,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CustomResult, ErrorData> {
+        if request.method == crate::transport::guard::REJECTED_METHOD {
+            let reason = request
+                .params
+                .as_ref()
+                .and_then(|p| p.get("reason"))
+                .and_then(|r| r.as_str())
+                .unwrap_or("malformed request")
+                .to_owned();
+            return Err(ErrorData::invalid_request(reason, None));
+        }
+        Err(ErrorData::new(
+            rmcp::model::ErrorCode::METHOD_NOT_FOUND,
+            request.method,
+            None,
+        ))
+    }
+
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_server_info(Implementation::new("mt5-mcp", env!("CARGO_PKG_VERSION")))

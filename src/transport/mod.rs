@@ -1,3 +1,4 @@
 //! Transports. stdio now; loopback HTTP arrives with its own issue.
 
+pub mod guard;
 pub mod stdio;

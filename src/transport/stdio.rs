@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 /// The (reader, writer) pair the MCP service runs on.
 pub fn protected_stdio() -> io::Result<(impl AsyncRead + Unpin, impl AsyncWrite + Unpin)> {
     let writer = private_stdout()?;
-    Ok((tokio::io::stdin(), writer))
+    Ok((super::guard::LineGuard::new(tokio::io::stdin()), writer))
 }
 
 #[cfg(unix)]

@@ -115,7 +115,11 @@ pub async fn modify(server: &Mt5Server, args: ModifyArgs) -> Result<Value, ToolE
             p.sl,
             p.tp,
             p.volume,
-            if p.price_current > 0.0 { p.price_current } else { p.price_open },
+            if p.price_current > 0.0 {
+                p.price_current
+            } else {
+                p.price_open
+            },
         ),
         (None, Some(o)) => (o.symbol.clone(), o.sl, o.tp, o.volume_current, o.price_open),
         (None, None) => {
