@@ -11,8 +11,8 @@
 //! - `order_send`/`order_check` with MT5 retcodes (`engine.rs`, `rules.rs`), pending orders,
 //!   SL/TP, expirations, swaps and stop-out applied lazily and exactly (`triggers.rs`);
 //! - a broker clock offset: every epoch the terminal reports is broker-local time;
-//! - persistence in a small state file plus an append-only history journal, shared safely
-//!   between processes (`store.rs`, `journal.rs`, `live.rs`).
+//! - persistence in an append-only journal (history and every change, one commit per write)
+//!   shared safely between processes (`store.rs`, `journal.rs`, `live.rs`).
 //!
 //! Calls that touch the account run on tokio's blocking pool (they may lock and write the
 //! state file); quotes, symbol data and profit calculations answer inline in microseconds.
