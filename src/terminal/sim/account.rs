@@ -109,8 +109,22 @@ pub(crate) struct Account {
     pub positions: Vec<PositionRec>,
     /// Active pending orders.
     pub orders: Vec<OrderRec>,
+    /// Only ever appended to. Persisted record by record in the history journal, never inside
+    /// the state file (`store.rs`), so they are skipped when serialising; a format-1 state
+    /// file still carries them inline, hence the default when reading.
+    #[serde(default, skip_serializing)]
     pub history_orders: Vec<OrderRec>,
+    #[serde(default, skip_serializing)]
     pub deals: Vec<DealRec>,
+}
+
+/// The account as it was before an operation, without copying the history: restoring the
+/// open part and cutting the (append-only) history back to its old lengths undoes anything.
+#[derive(Debug)]
+pub(crate) struct Checkpoint {
+    open: Account,
+    history_orders: usize,
+    deals: usize,
 }
 
 impl Account {
@@ -193,6 +207,64 @@ impl Account {
             || self.orders.iter().any(|o| o.symbol == symbol)
     }
 
+    /// A copy of everything but the history (balance, positions, orders, counters...).
+    /// Destructures exhaustively so that a new field cannot be forgotten here.
+    pub(crate) fn open_copy(&self) -> Account {
+        let Account {
+            login,
+            leverage,
+            currency,
+            seed,
+            created_ms,
+            balance,
+            next_order,
+            next_deal,
+            processed_ms,
+            selected,
+            positions,
+            orders,
+            history_orders: _,
+            deals: _,
+        } = self;
+        Account {
+            login: *login,
+            leverage: *leverage,
+            currency: currency.clone(),
+            seed: *seed,
+            created_ms: *created_ms,
+            balance: *balance,
+            next_order: *next_order,
+            next_deal: *next_deal,
+            processed_ms: *processed_ms,
+            selected: selected.clone(),
+            positions: positions.clone(),
+            orders: orders.clone(),
+            history_orders: Vec::new(),
+            deals: Vec::new(),
+        }
+    }
+
+    pub(crate) fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            open: self.open_copy(),
+            history_orders: self.history_orders.len(),
+            deals: self.deals.len(),
+        }
+    }
+
+    /// Returns to `cp`, taken earlier on this account.
+    pub(crate) fn rollback(&mut self, cp: Checkpoint) {
+        let mut history_orders = std::mem::take(&mut self.history_orders);
+        let mut deals = std::mem::take(&mut self.deals);
+        history_orders.truncate(cp.history_orders);
+        deals.truncate(cp.deals);
+        *self = Account {
+            history_orders,
+            deals,
+            ..cp.open
+        };
+    }
+
     /// Moves a pending order to history in `state` at `now_ms`.
     pub(crate) fn retire_order(&mut self, idx: usize, state: i64, now_ms: i64) -> OrderRec {
         let mut o = self.orders.remove(idx);
@@ -222,10 +294,40 @@ mod tests {
     }
 
     #[test]
-    fn account_round_trips_through_json() {
+    fn account_round_trips_through_json_without_its_history() {
         let mut a = Account::fresh(u64::MAX - 3, 5_000.0, 30, 42);
         a.selected.insert("USDCHF".into(), true);
-        let back: Account = serde_json::from_str(&serde_json::to_string(&a).unwrap()).unwrap();
+        let text = serde_json::to_string(&a).unwrap();
+        assert!(
+            !text.contains("deals") && !text.contains("Initial deposit"),
+            "{text}"
+        );
+        let back: Account = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, a.open_copy());
+        assert_eq!(back.balance, 5_000.0);
+    }
+
+    #[test]
+    fn an_inline_history_is_still_read() {
+        let a = Account::fresh(3, 5_000.0, 30, 42);
+        let mut v = serde_json::to_value(&a).unwrap();
+        v["deals"] = serde_json::to_value(&a.deals).unwrap();
+        v["history_orders"] = serde_json::json!([]);
+        let back: Account = serde_json::from_value(v).unwrap();
         assert_eq!(back, a);
+    }
+
+    #[test]
+    fn rollback_undoes_changes_to_the_open_part_and_the_history() {
+        let mut a = Account::fresh(3, 5_000.0, 30, 42);
+        a.book_balance(100.0, 43, "before");
+        let before = a.clone();
+        let cp = a.checkpoint();
+        a.book_balance(-250.0, 44, "undone");
+        a.selected.insert("EURJPY".into(), true);
+        a.processed_ms = 99;
+        assert_ne!(a, before);
+        a.rollback(cp);
+        assert_eq!(a, before);
     }
 }

@@ -2,11 +2,16 @@
 //! it) and with the market (triggers fire lazily).
 //!
 //! Two paths:
-//! - **read**: under the in-process mutex, look at the file's generation at most every
-//!   100 ms (reloading when another process wrote), replay the market in memory and answer.
+//! - **read**: under the in-process mutex, look at the journal at most every 100 ms
+//!   (reading what another process committed), replay the market in memory and answer.
 //!   If the replay would book something (a stop hit, an order filled), take the write path.
-//! - **write**: in-process mutex, then the file lock; reload if the file moved on, replay the
-//!   market, apply the operation, and write the file only when something changed.
+//! - **write**: in-process mutex, then the file lock; reload if another process committed,
+//!   replay the market, apply the operation, and commit only when something changed: append
+//!   to the journal, or write the files whole when the ones on disk cannot be continued
+//!   (format 1, vanished, corrupt) or the journal is due for compaction.
+//!
+//! Memory always mirrors a committed generation: a write that fails is undone in memory
+//! from a checkpoint (cheap: history only grows, so it is cut back, not copied).
 //!
 //! The mutex is never held across an `.await`: callers run these on a blocking thread.
 
@@ -19,8 +24,9 @@ use super::account::Account;
 use super::catalogue::SymbolSpec;
 use super::clock::SimClock;
 use super::error::SimError;
+use super::journal::Mark;
 use super::market::Market;
-use super::store::{Loaded, Store};
+use super::store::{Loaded, SetAside, Store};
 use super::triggers;
 use crate::config::SimConfig;
 use crate::terminal::{TermError, TermResult};
@@ -31,6 +37,9 @@ const RECHECK: Duration = Duration::from_millis(100);
 struct Live {
     account: Account,
     generation: u64,
+    /// How much of the journal `account`'s history is; `None` when the files on disk must
+    /// be written whole at the next write.
+    mark: Option<Mark>,
     checked: Option<Instant>,
 }
 
@@ -62,6 +71,7 @@ fn lock_live(m: &Mutex<Live>) -> MutexGuard<'_, Live> {
         m.clear_poison();
         let mut live = poisoned.into_inner();
         live.generation = 0;
+        live.mark = None;
         live.checked = None;
         live
     })
@@ -100,18 +110,19 @@ impl Shared {
         let store = Store::new(&cfg.state_path)?;
         let now = clock.now_ms();
         let guard = store.lock()?;
-        let (account, generation, notice) = match store.read()? {
-            Loaded::Account {
-                account,
-                generation,
-            } => (*account, generation, None),
+        let (account, generation, mark, notice) = match store.read(None)? {
+            Loaded::Account(disk) => {
+                let (generation, mark) = (disk.generation, disk.mark.clone());
+                (disk.whole(), generation, mark, None)
+            }
+            Loaded::Unchanged => unreachable!("nothing was known to be unchanged"),
             Loaded::Missing => {
                 let seed = cfg.seed.unwrap_or_else(rand::random);
                 let account = Account::fresh(seed, deposit, cfg.leverage as i64, now);
                 let generation = now.max(1) as u64;
-                store.write(&account, generation)?;
+                let mark = store.commit(&account, generation, None)?;
                 tracing::info!(path = %store.path().display(), "sim: opened a new paper account");
-                (account, generation, None)
+                (account, generation, Some(mark), None)
             }
             Loaded::Corrupt { why } => {
                 let seed = cfg.seed.unwrap_or_else(rand::random);
@@ -120,8 +131,8 @@ impl Shared {
                 let next =
                     format!("a new paper account with a {deposit:.2} USD deposit was opened");
                 let notice = set_aside(&store, &why, now, &next)?;
-                store.write(&account, generation)?;
-                (account, generation, Some(notice))
+                let mark = store.commit(&account, generation, None)?;
+                (account, generation, Some(mark), Some(notice))
             }
         };
         drop(guard);
@@ -135,6 +146,7 @@ impl Shared {
             live: Mutex::new(Live {
                 account,
                 generation,
+                mark,
                 checked: Some(Instant::now()),
             }),
             selection: Mutex::new(Arc::new(Vec::new())),
@@ -173,35 +185,40 @@ impl Shared {
         *lock(&self.selection) = Arc::new(flags);
     }
 
-    /// Brings `live` in line with the file. Returns whether the file must be rewritten from
-    /// memory (it vanished or was corrupt and has been set aside; only when `under_lock`).
+    /// Brings `live` in line with the files. Returns whether they must be rewritten from
+    /// memory (they vanished or were corrupt and have been set aside; only when
+    /// `under_lock`).
     fn refresh(&self, live: &mut Live, under_lock: bool) -> Result<bool, SimError> {
         if !under_lock && live.checked.is_some_and(|t| t.elapsed() < RECHECK) {
             return Ok(false);
         }
         live.checked = Some(Instant::now());
-        if self.store.peek_generation() == Some(live.generation) {
+        // Format 1 carries its generation at the top of the file; the journal is checked
+        // by its length.
+        if live.mark.is_none() && self.store.peek_generation() == Some(live.generation) {
             return Ok(false);
         }
-        match self.store.read()? {
-            Loaded::Account {
-                account,
-                generation,
-            } => {
-                live.account = *account;
-                live.generation = generation;
+        match self.store.read(live.mark.as_ref())? {
+            Loaded::Unchanged => Ok(false),
+            Loaded::Account(disk) => {
+                live.generation = disk.generation;
+                live.mark = disk.mark.clone();
+                disk.update(&mut live.account);
                 self.publish_selection(&live.account);
                 Ok(false)
             }
+            // Without the lock a writer may be between its steps: keep memory, look again.
             _ if !under_lock => Ok(false),
             Loaded::Missing => {
                 tracing::warn!(path = %self.store.path().display(), "sim: paper account file vanished; rewriting it from memory");
+                live.mark = None;
                 Ok(true)
             }
             Loaded::Corrupt { why } => {
                 // Memory holds the last good account: restore it rather than start afresh.
                 let next = "the last good state this server held in memory was written back";
                 *lock(&self.notice) = Some(set_aside(&self.store, &why, self.now_ms(), next)?);
+                live.mark = None;
                 Ok(true)
             }
         }
@@ -237,42 +254,55 @@ impl Shared {
         let mut live = lock_live(&self.live);
         let _guard = self.store.lock().map_err(backend)?;
         let mut dirty = self.refresh(&mut live, true).map_err(backend)?;
+        let checkpoint = live.account.checkpoint();
         dirty |= triggers::advance(&mut live.account, &self.market, now);
         let (answer, changed) = f(&mut live.account, &self.market, now);
         if dirty || changed {
             let generation = live.generation + 1;
-            if let Err(e) = self.store.write(&live.account, generation) {
-                // Roll memory back to what is on disk so no unsaved trade is ever reported.
-                if let Ok(Loaded::Account {
-                    account,
-                    generation,
-                }) = self.store.read()
-                {
-                    (live.account, live.generation) = (*account, generation);
+            match self
+                .store
+                .commit(&live.account, generation, live.mark.as_ref())
+            {
+                Ok(mark) => {
+                    live.mark = Some(mark);
+                    live.generation = generation;
                 }
-                live.checked = None;
-                self.publish_selection(&live.account);
-                return Err(backend(e));
+                Err(e) => {
+                    // Undo in memory so no unsaved trade is ever reported. The files still
+                    // end at the last commit (a partial append is cut off by the next one).
+                    live.account.rollback(checkpoint);
+                    live.checked = None;
+                    self.publish_selection(&live.account);
+                    return Err(backend(e));
+                }
             }
-            live.generation = generation;
             self.publish_selection(&live.account);
         }
         Ok(answer)
     }
 }
 
-/// Renames a corrupt state file aside, logs it loudly and returns the notice for the user.
+/// Renames a corrupt account's files aside, logs it loudly and returns the notice for the
+/// user.
 fn set_aside(store: &Store, why: &str, now_ms: i64, next: &str) -> Result<String, SimError> {
-    let aside = store.set_aside(now_ms.div_euclid(1000))?;
+    let SetAside { state, journal } = store.set_aside(now_ms.div_euclid(1000))?;
+    let moved = match (&state, &journal) {
+        (Some(s), Some(j)) => format!(
+            "It was moved to {} and its journal to {}",
+            s.display(),
+            j.display()
+        ),
+        (Some(s), None) => format!("It was moved to {}", s.display()),
+        (None, Some(j)) => format!("Its journal was moved to {}", j.display()),
+        (None, None) => "Nothing was left to move".into(),
+    };
     tracing::error!(
         path = %store.path().display(),
-        aside = %aside.display(),
-        "sim: the paper account file is corrupt ({why}); moved it aside"
+        "sim: the paper account file is corrupt ({why}); {moved}"
     );
     Ok(format!(
-        "The paper account file {} was corrupt ({why}). It was moved to {} and {next}. Nothing \
-         was deleted: inspect or restore the moved file if you need its history.",
+        "The paper account file {} was corrupt ({why}). {moved}, and {next}. Nothing was \
+         deleted: inspect or restore the moved files if you need their history.",
         store.path().display(),
-        aside.display()
     ))
 }

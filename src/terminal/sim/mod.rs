@@ -11,7 +11,8 @@
 //! - `order_send`/`order_check` with MT5 retcodes (`engine.rs`, `rules.rs`), pending orders,
 //!   SL/TP, expirations, swaps and stop-out applied lazily and exactly (`triggers.rs`);
 //! - a broker clock offset: every epoch the terminal reports is broker-local time;
-//! - persistence in one JSON file shared safely between processes (`store.rs`, `live.rs`).
+//! - persistence in an append-only journal (history and every change, one commit per write)
+//!   shared safely between processes (`store.rs`, `journal.rs`, `live.rs`).
 //!
 //! Calls that touch the account run on tokio's blocking pool (they may lock and write the
 //! state file); quotes, symbol data and profit calculations answer inline in microseconds.
@@ -25,6 +26,7 @@ mod clock;
 mod engine;
 mod error;
 mod group;
+mod journal;
 mod ledger;
 mod live;
 mod market;
@@ -390,16 +392,17 @@ impl Terminal for SimTerminal {
         let group = group.map(str::to_owned);
         self.on_account(move |s| {
             s.read(|acct, market, _| {
+                // Filter before building answers: the history can hold many thousands.
                 let mut v: Vec<_> = acct
                     .deals
                     .iter()
-                    .map(|d| view::deal(market, d))
-                    .filter(|d| d.time >= date_from && d.time <= date_to)
+                    .filter(|d| (date_from..=date_to).contains(&market.broker_secs(d.time_ms)))
                     .filter(|d| {
                         group
                             .as_deref()
                             .is_none_or(|g| group::matches(g, &d.symbol))
                     })
+                    .map(|d| view::deal(market, d))
                     .collect();
                 v.sort_by_key(|d| (d.time_msc, d.ticket));
                 v
