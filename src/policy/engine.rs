@@ -21,7 +21,7 @@ use super::audit::AuditLog;
 use super::consent::{ConsentStore, Take, validate_retry};
 use super::idempotency::{Claim, EntryState, IdempotencyStore, Owner, claim_holder_alive, tag_for};
 use super::money::render_money;
-use super::preflight::{Limits, RateCap, Target, check};
+use super::preflight::{Limits, RateCap, Refusal, Target, check};
 use super::reconcile::{self, Reconcile};
 use super::result::{self, ResultContext};
 use super::trading_gate::TradingGate;
@@ -469,17 +469,7 @@ impl PolicyEngine {
             },
         };
         if let Err(refusal) = check(&limits, &target, day_pnl) {
-            self.audit(
-                &stores,
-                tool,
-                "preflight_refused",
-                vec![
-                    ("request_hash", json!(hash)),
-                    ("limit_name", json!(refusal.limit_name)),
-                ],
-            )
-            .await;
-            return Err(ToolError::from(refusal));
+            return Err(self.refuse(&stores, tool, hash, refusal).await);
         }
 
         // First-pass consent: a preview, with no side effect.
@@ -493,21 +483,26 @@ impl PolicyEngine {
                 .rate
                 .check(limits.max_orders_per_minute, Instant::now())
         {
-            self.audit(
-                &stores,
-                tool,
-                "preflight_refused",
-                vec![
-                    ("request_hash", json!(hash)),
-                    ("limit_name", json!(refusal.limit_name)),
-                ],
-            )
-            .await;
-            return Err(ToolError::from(refusal));
+            return Err(self.refuse(&stores, tool, hash, refusal).await);
         }
 
         self.execute(&stores, client, plan, how, config.idempotency.ttl_seconds)
             .await
+    }
+
+    /// A local limit said no: audited, then the error.
+    async fn refuse(&self, stores: &Stores, tool: &str, hash: &str, refusal: Refusal) -> ToolError {
+        self.audit(
+            stores,
+            tool,
+            "preflight_refused",
+            vec![
+                ("request_hash", json!(hash)),
+                ("limit_name", json!(refusal.limit_name)),
+            ],
+        )
+        .await;
+        ToolError::from(refusal)
     }
 
     async fn check_confirmation(&self, stores: &Stores, plan: &Plan) -> Result<(), ToolError> {

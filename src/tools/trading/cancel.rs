@@ -17,16 +17,12 @@ pub async fn cancel(server: &Mt5Server, args: CancelArgs) -> Result<Value, ToolE
     let ticket = ticket(args.ticket)?;
     let key = idempotency_key(&args.idempotency_key)?;
     let echo = json!({ "ticket": ticket });
-    let hash = hash_of(&echo, key.as_deref());
     let how = Reconcile::Cancel { ticket };
-    let client = &server.client;
-    let engine = &server.policy;
-    if let Some(done) = engine
-        .recall(client, TOOL, key.as_deref(), &hash, &echo, &how)
-        .await?
-    {
+    let (hash, done) = recall(server, TOOL, key.as_deref(), &echo, &how).await?;
+    if let Some(done) = done {
         return Ok(done);
     }
+    let (client, engine) = (&server.client, &server.policy);
 
     client.ensure_connected().await?;
     let order = client

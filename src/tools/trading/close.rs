@@ -41,16 +41,12 @@ pub async fn close(server: &Mt5Server, args: CloseArgs) -> Result<Value, ToolErr
         "approval_confirmed": args.approval_confirmed,
         "approval_request_id": args.approval_request_id,
     });
-    let hash = hash_of(&echo, key.as_deref());
     let how = Reconcile::Close { ticket };
-    let client = &server.client;
-    let engine = &server.policy;
-    if let Some(done) = engine
-        .recall(client, TOOL, key.as_deref(), &hash, &echo, &how)
-        .await?
-    {
+    let (hash, done) = recall(server, TOOL, key.as_deref(), &echo, &how).await?;
+    if let Some(done) = done {
         return Ok(done);
     }
+    let (client, engine) = (&server.client, &server.policy);
 
     client.ensure_connected().await?;
     let position = client
@@ -120,11 +116,9 @@ pub async fn close(server: &Mt5Server, args: CloseArgs) -> Result<Value, ToolErr
 
     let preview = if required && !args.approval_confirmed {
         let Some(t) = &tick else {
-            return Err(ToolError::new(
-                ErrorCode::SYMBOL_NOT_ENABLED,
-                format!("No quote for {symbol}: cannot present an approval preview."),
-            )
-            .with_details(json!({ "symbol": symbol, "notional": render_money(notional) })));
+            let mut e = no_quote_for_preview(&symbol);
+            e.details = Some(json!({ "symbol": symbol, "notional": render_money(notional) }));
+            return Err(e);
         };
         let account = client.logged_in_account().await?;
         Some(PreviewParts {

@@ -8,9 +8,37 @@ use crate::errors::{ErrorCode, ToolError};
 use crate::model::num::dec_from_f64;
 use crate::mt5::{Mt5Client, convert};
 use crate::policy::hash::request_hash;
+use crate::policy::reconcile::Reconcile;
+use crate::server::Mt5Server;
 use crate::terminal::consts::*;
 use crate::terminal::{SymbolInfo, Tick};
 use crate::tools::market::decimal_to_f64;
+
+/// The idempotency check every trading tool makes before touching the terminal: the request
+/// hash, and the earlier outcome under this key if there is one (to be returned as is).
+pub async fn recall(
+    server: &Mt5Server,
+    tool: &'static str,
+    key: Option<&str>,
+    echo: &Value,
+    how: &Reconcile,
+) -> Result<(String, Option<Value>), ToolError> {
+    let hash = hash_of(echo, key);
+    let done = server
+        .policy
+        .recall(&server.client, tool, key, &hash, echo, how)
+        .await?;
+    Ok((hash, done))
+}
+
+/// Why no approval preview can be shown: the market has no quote to price it against.
+pub fn no_quote_for_preview(symbol: &str) -> ToolError {
+    ToolError::new(
+        ErrorCode::SYMBOL_NOT_ENABLED,
+        format!("No quote for {symbol}: cannot present an approval preview."),
+    )
+    .with_details(json!({ "symbol": symbol }))
+}
 
 /// Upstream's request hash: the echo without the approval fields, plus the key.
 pub fn hash_of(echo: &Value, key: Option<&str>) -> String {

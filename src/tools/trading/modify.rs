@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::args::*;
 use super::common::*;
-use crate::errors::{ErrorCode, ToolError};
+use crate::errors::ToolError;
 use crate::model::time::{TimestampError, format_utc, parse_timestamp, utc_to_broker};
 use crate::policy::engine::{Approval, Exposure, Plan, PreviewParts, RetryPrices};
 use crate::policy::money::{notional as notional_of, render_money};
@@ -81,21 +81,17 @@ pub async fn modify(server: &Mt5Server, args: ModifyArgs) -> Result<Value, ToolE
         "approval_confirmed": args.approval_confirmed,
         "approval_request_id": args.approval_request_id,
     });
-    let hash = hash_of(&echo, key.as_deref());
     let how = Reconcile::Modify {
         ticket,
         sl,
         tp,
         price,
     };
-    let client = &server.client;
-    let engine = &server.policy;
-    if let Some(done) = engine
-        .recall(client, TOOL, key.as_deref(), &hash, &echo, &how)
-        .await?
-    {
+    let (hash, done) = recall(server, TOOL, key.as_deref(), &echo, &how).await?;
+    if let Some(done) = done {
         return Ok(done);
     }
+    let (client, engine) = (&server.client, &server.policy);
 
     client.ensure_connected().await?;
     let position = client
@@ -156,11 +152,7 @@ pub async fn modify(server: &Mt5Server, args: ModifyArgs) -> Result<Value, ToolE
 
     let preview = if required && !args.approval_confirmed {
         let Some(t) = &tick else {
-            return Err(ToolError::new(
-                ErrorCode::SYMBOL_NOT_ENABLED,
-                format!("No quote for {symbol}: cannot present an approval preview."),
-            )
-            .with_details(json!({ "symbol": symbol })));
+            return Err(no_quote_for_preview(&symbol));
         };
         let account = client.logged_in_account().await?;
         let show = |v: Option<Decimal>| v.map_or_else(|| "None".to_owned(), |d| d.to_string());

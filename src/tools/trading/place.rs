@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use super::args::*;
 use super::common::*;
-use crate::errors::{ErrorCode, ToolError};
+use crate::errors::ToolError;
 use crate::policy::engine::{Approval, Exposure, Plan, PreviewParts, RetryPrices};
 use crate::policy::money::{notional as notional_of, render_money};
 use crate::policy::reconcile::Reconcile;
@@ -82,18 +82,14 @@ pub async fn place(server: &Mt5Server, args: PlaceArgs) -> Result<Value, ToolErr
         "approval_confirmed": args.approval_confirmed,
         "approval_request_id": args.approval_request_id,
     });
-    let hash = hash_of(&echo, key.as_deref());
     let how = Reconcile::Place {
         symbol: symbol.clone(),
     };
-    let client = &server.client;
-    let engine = &server.policy;
-    if let Some(done) = engine
-        .recall(client, TOOL, key.as_deref(), &hash, &echo, &how)
-        .await?
-    {
+    let (hash, done) = recall(server, TOOL, key.as_deref(), &echo, &how).await?;
+    if let Some(done) = done {
         return Ok(done);
     }
+    let (client, engine) = (&server.client, &server.policy);
 
     // The broker's view of the symbol.
     client.ensure_connected().await?;
@@ -128,11 +124,7 @@ pub async fn place(server: &Mt5Server, args: PlaceArgs) -> Result<Value, ToolErr
 
     let preview = if required && !args.approval_confirmed {
         let Some(t) = &tick else {
-            return Err(ToolError::new(
-                ErrorCode::SYMBOL_NOT_ENABLED,
-                format!("No quote for {symbol}: cannot present an approval preview."),
-            )
-            .with_details(json!({ "symbol": symbol })));
+            return Err(no_quote_for_preview(&symbol));
         };
         let margin = estimated_margin(
             client,
