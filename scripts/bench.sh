@@ -54,7 +54,10 @@ TGT="${CARGO_TARGET_DIR:-target}"
 # PYO3_PYTHON pins the version the mt5-mcp-py library is built for to the same one.
 PYO3_PYTHON="$("$VENV/bin/python" -c 'import os, sys; print(os.path.realpath(getattr(sys, "_base_executable", sys.executable)))')"
 export PYO3_PYTHON
-cargo build --release --workspace --bin mt5-mcp --example stdio_bench
+# `--workspace` alone builds the mt5-mcp-py library beside the binary; a `--bin` filter
+# would leave it out.
+cargo build --release --workspace
+cargo build --release --example stdio_bench
 BENCH="$TGT/release/examples/stdio_bench"
 OURS="$TGT/release/mt5-mcp"
 
