@@ -23,12 +23,19 @@ pub fn render_f64(value: f64) -> String {
     if value.is_infinite() {
         return if value > 0.0 { "Infinity" } else { "-Infinity" }.to_owned();
     }
-    // `{:e}` prints the shortest round-trip digits as `d.ddddde<exp>`.
-    let sci = format!("{:e}", value.abs());
+    // ryu gives the shortest round-trip digits, with Python's choice between two equally
+    // short candidates (`{:e}` differs on exact ties). Whenever it prints plain fixed-point
+    // its text is already upstream's; exponent forms are expanded below.
+    let mut buf = ryu::Buffer::new();
+    let text = buf.format_finite(value);
+    if !text.contains(['e', 'E']) {
+        return text.to_owned();
+    }
+    let sci = text.trim_start_matches('-').to_ascii_lowercase();
     let (mantissa, exp) = sci
         .split_once('e')
-        .expect("LowerExp always has an exponent");
-    let exp: i32 = exp.parse().expect("LowerExp exponent is an integer");
+        .expect("checked above: an exponent form");
+    let exp: i32 = exp.parse().expect("ryu prints an integer exponent");
     let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
     let sign = if value.is_sign_negative() { "-" } else { "" };
     if value == 0.0 {
@@ -126,6 +133,21 @@ impl JsonSchema for Dec {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn renders_exactly_as_cpython_does() {
+        // 800 doubles (random bit patterns, terminal-like prices, exact ties, extremes) with
+        // CPython's rendering; see the file header.
+        let cases = include_str!("num_cases.txt");
+        let mut n = 0;
+        for line in cases.lines().filter(|l| !l.starts_with('#')) {
+            let (bits, expected) = line.split_once(' ').expect("bits and text");
+            let v = f64::from_bits(u64::from_str_radix(bits, 16).expect("hex bits"));
+            assert_eq!(render_f64(v), expected, "{v:e}");
+            n += 1;
+        }
+        assert!(n >= 800, "{n} cases");
+    }
 
     #[test]
     fn renders_like_python_str_of_float() {

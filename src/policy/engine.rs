@@ -96,6 +96,10 @@ pub struct Plan {
     /// The request for `order_send`; `magic` is set by the engine.
     pub request: TradeRequest,
     pub fallback_volume: String,
+    /// The configuration the tool decided with; the engine applies the same snapshot, so a
+    /// reload in the middle of a call cannot leave a limit checked with figures the tool
+    /// did not compute.
+    pub config: Arc<Config>,
 }
 
 struct Stores {
@@ -401,7 +405,7 @@ impl PolicyEngine {
         let stores = self.stores().await?;
         let tool = plan.tool;
         let hash = plan.hash.as_str();
-        let config = self.config.current();
+        let config = Arc::clone(&plan.config);
 
         if let Err(halted) = self.gate.check() {
             self.audit(
@@ -627,46 +631,54 @@ impl PolicyEngine {
         let mut request = plan.request.clone();
         request.magic = Some(tag);
 
-        let _inflight = match plan.key.as_deref() {
-            None => None,
-            Some(key) => {
-                let guard = InflightGuard::enter(&self.inflight, key, tool);
-                let idem = Arc::clone(&stores.idem);
-                let (k, t, h, owner) = (key.to_owned(), tool.to_owned(), hash.clone(), self.owner);
-                let claim =
-                    blocking(move || idem.claim(&k, &t, &h, owner, tag, now_unix(), ttl)).await?;
-                if let Claim::Taken(entry) = claim {
-                    drop(guard);
-                    return self
-                        .settle(stores, client, tool, key, &hash, &plan.echo, how, entry)
-                        .await;
-                }
-                Some(guard)
-            }
-        };
-
+        // One trip to the blocking pool: claim the key (exactly once across processes), then
+        // the durable intent line; a failed intent gives the claim back.
+        let _inflight = plan
+            .key
+            .as_deref()
+            .map(|key| InflightGuard::enter(&self.inflight, key, tool));
         let intent = vec![
             ("request_hash", json!(hash)),
             ("idempotency_key", json!(plan.key)),
             ("tag", json!(tag)),
             ("request", request_dict(&request)),
         ];
-        let audit = Arc::clone(&stores.audit);
-        let written =
-            tokio::task::spawn_blocking(move || audit.write_durable(tool, "intent", &intent)).await;
-        if !matches!(written, Ok(Ok(()))) {
-            self.release(stores, plan.key.as_deref(), tool).await;
-            let why = match written {
-                Ok(Err(e)) => e.to_string(),
-                Err(e) => e.to_string(),
-                Ok(Ok(())) => unreachable!(),
-            };
-            tracing::error!(error = %why, "audit intent line could not be written; order not sent");
-            return Err(ToolError::new(
-                ErrorCode::INTERNAL_ERROR,
-                format!("Order not sent: the audit log could not record it ({why})."),
-            )
-            .with_details(json!({ "exception_type": "AuditWriteError" })));
+        let (idem, audit) = (Arc::clone(&stores.idem), Arc::clone(&stores.audit));
+        let (key, h, owner) = (plan.key.clone(), hash.clone(), self.owner);
+        let step = blocking(move || {
+            if let Some(k) = &key
+                && let Claim::Taken(entry) = idem.claim(k, tool, &h, owner, tag, now_unix(), ttl)?
+            {
+                return Ok::<_, super::idempotency::StoreError>(Step::Taken(entry));
+            }
+            match audit.write_durable(tool, "intent", &intent) {
+                Ok(()) => Ok(Step::Go),
+                Err(e) => {
+                    if let Some(k) = &key {
+                        idem.release(k, tool, &owner.token)?;
+                    }
+                    Ok(Step::AuditFailed(e.to_string()))
+                }
+            }
+        })
+        .await?;
+        match step {
+            Step::Go => {}
+            Step::Taken(entry) => {
+                drop(_inflight);
+                let key = plan.key.as_deref().unwrap_or_default();
+                return self
+                    .settle(stores, client, tool, key, &hash, &plan.echo, how, entry)
+                    .await;
+            }
+            Step::AuditFailed(why) => {
+                tracing::error!(error = %why, "audit intent line could not be written; order not sent");
+                return Err(ToolError::new(
+                    ErrorCode::INTERNAL_ERROR,
+                    format!("Order not sent: the audit log could not record it ({why})."),
+                )
+                .with_details(json!({ "exception_type": "AuditWriteError" })));
+            }
         }
 
         let started = Instant::now();
@@ -707,40 +719,40 @@ impl PolicyEngine {
                 return Err(e);
             }
         };
-        let success = value["success"] == json!(true);
-        self.audit(
-            stores,
-            tool,
-            "executed",
-            vec![
-                ("request_hash", json!(hash)),
-                ("ticket", value["ticket"].clone()),
-                ("duration_ms", json!(duration_ms)),
-                (
-                    "result_status",
-                    json!(if success { "filled" } else { "rejected" }),
-                ),
-            ],
-        )
-        .await;
         if matches!(plan.exposure, Exposure::Place { .. }) {
             self.rate.record(Instant::now());
         }
-        if let Some(key) = plan.key.as_deref() {
-            let idem = Arc::clone(&stores.idem);
-            let (k, t, o, text) = (
-                key.to_owned(),
-                tool.to_owned(),
-                self.owner.token.clone(),
-                value.to_string(),
-            );
-            if let Err(e) =
-                blocking(move || idem.complete(&k, &t, &o, &text, now_unix(), ttl)).await
-            {
-                // The order went through; only the replay record is missing. A retry will
-                // reconcile with the broker instead of sending again.
-                tracing::error!(error = %e.message, "could not store the outcome under its idempotency key");
+        // One trip to the blocking pool: the `executed` line, then the outcome under the key.
+        let success = value["success"] == json!(true);
+        let executed = vec![
+            ("request_hash", json!(hash)),
+            ("ticket", value["ticket"].clone()),
+            ("duration_ms", json!(duration_ms)),
+            (
+                "result_status",
+                json!(if success { "filled" } else { "rejected" }),
+            ),
+        ];
+        let (idem, audit) = (Arc::clone(&stores.idem), Arc::clone(&stores.audit));
+        let (key, token, text) = (
+            plan.key.clone(),
+            self.owner.token.clone(),
+            value.to_string(),
+        );
+        let recorded = tokio::task::spawn_blocking(move || {
+            if let Err(e) = audit.write(tool, "executed", &executed) {
+                tracing::error!(error = %e, "audit log write failed");
             }
+            match &key {
+                Some(k) => idem.complete(k, tool, &token, &text, now_unix(), ttl),
+                None => Ok(()),
+            }
+        })
+        .await;
+        if !matches!(recorded, Ok(Ok(()))) {
+            // The order went through; only the replay record is missing. A retry will
+            // reconcile with the broker instead of sending again.
+            tracing::error!("could not store the outcome under its idempotency key");
         }
         Ok(value)
     }
@@ -821,6 +833,13 @@ async fn blocking<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
         .with_details(json!({ "exception_type": "StoreError" }))),
         Err(e) => Err(ToolError::internal("JoinError", e)),
     }
+}
+
+/// What the claim-and-intent step decided.
+enum Step {
+    Go,
+    Taken(super::idempotency::Entry),
+    AuditFailed(String),
 }
 
 type InflightMap = Mutex<HashMap<(String, String), usize>>;

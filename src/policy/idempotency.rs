@@ -254,16 +254,17 @@ impl IdempotencyStore {
     ) -> Result<Option<Entry>, StoreError> {
         let conn = self.lock();
         let found = conn
-            .query_row(SELECT_ROW, params![key, action], entry_from_row)
+            .prepare_cached(SELECT_ROW)
+            .and_then(|mut st| st.query_row(params![key, action], entry_from_row))
             .optional()
             .map_err(|e| self.err(e))?;
         match found {
             Some(entry) if entry.expires_at <= now_unix => {
                 // Conditional, so a fresh claim made meanwhile by another process survives.
-                conn.execute(
+                conn.prepare_cached(
                     "DELETE FROM idempotency WHERE key = ?1 AND action = ?2 AND expires_at <= ?3",
-                    params![key, action, now_unix],
                 )
+                .and_then(|mut st| st.execute(params![key, action, now_unix]))
                 .map_err(|e| self.err(e))?;
                 Ok(None)
             }
@@ -290,7 +291,8 @@ impl IdempotencyStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(|e| self.err(e))?;
         let existing = tx
-            .query_row(SELECT_ROW, params![key, action], entry_from_row)
+            .prepare_cached(SELECT_ROW)
+            .and_then(|mut st| st.query_row(params![key, action], entry_from_row))
             .optional()
             .map_err(|e| self.err(e))?;
         if let Some(entry) = existing
@@ -298,11 +300,13 @@ impl IdempotencyStore {
         {
             return Ok(Claim::Taken(entry));
         }
-        tx.execute(
+        tx.prepare_cached(
             "INSERT OR REPLACE INTO idempotency (key, action, request_hash, result_json, \
              created_at, expires_at, owner_pid, owner_token, tag, claimed_at) \
              VALUES (?1, ?2, ?3, '', ?4, ?5, ?6, ?7, ?8, ?4)",
-            params![
+        )
+        .and_then(|mut st| {
+            st.execute(params![
                 key,
                 action,
                 request_hash,
@@ -311,8 +315,8 @@ impl IdempotencyStore {
                 owner.pid,
                 owner.token,
                 tag
-            ],
-        )
+            ])
+        })
         .map_err(|e| self.err(e))?;
         tx.commit().map_err(|e| self.err(e))?;
         Ok(Claim::Claimed)
@@ -344,11 +348,11 @@ impl IdempotencyStore {
     /// so a retry with the same key runs afresh. A done row is never deleted.
     pub fn release(&self, key: &str, action: &str, owner_token: &str) -> Result<(), StoreError> {
         self.lock()
-            .execute(
+            .prepare_cached(
                 "DELETE FROM idempotency WHERE key = ?1 AND action = ?2 \
                  AND result_json = '' AND owner_token = ?3",
-                params![key, action, owner_token],
             )
+            .and_then(|mut st| st.execute(params![key, action, owner_token]))
             .map_err(|e| self.err(e))?;
         Ok(())
     }
@@ -390,18 +394,20 @@ impl IdempotencyStore {
         }
         let changed = self
             .lock()
-            .execute(
+            .prepare_cached(
                 "UPDATE idempotency SET result_json = ?4, created_at = ?5, expires_at = ?6 \
                  WHERE key = ?1 AND action = ?2 AND result_json = '' AND owner_token = ?3",
-                params![
+            )
+            .and_then(|mut st| {
+                st.execute(params![
                     key,
                     action,
                     owner_token,
                     result_json,
                     now_unix,
                     expiry(now_unix, ttl_secs)
-                ],
-            )
+                ])
+            })
             .map_err(|e| self.err(e))?;
         Ok(changed == 1)
     }

@@ -30,6 +30,7 @@ pub async fn cancel(server: &Mt5Server, args: CancelArgs) -> Result<Value, ToolE
         .await?
         .and_then(|v| v.into_iter().next())
         .ok_or_else(|| ToolError::invalid_ticket(ticket, "order"))?;
+    let config = server.config.current();
     let request = TradeRequest {
         action: TRADE_ACTION_REMOVE,
         order: Some(ticket),
@@ -51,6 +52,7 @@ pub async fn cancel(server: &Mt5Server, args: CancelArgs) -> Result<Value, ToolE
         preview: None,
         request,
         fallback_volume: crate::model::num::render_f64(order.volume_current),
+        config,
     };
     engine.run(client, plan, &how).await
 }

@@ -99,20 +99,33 @@ pub async fn close(server: &Mt5Server, args: CloseArgs) -> Result<Value, ToolErr
         position.price_open,
         decimal_to_f64(close_price),
     );
-    let order_type = if buy { ORDER_TYPE_BUY } else { ORDER_TYPE_SELL };
-    let sym = symbol.as_str();
-    let realised = match client
-        .call(|t| async move { t.order_calc_profit(order_type, sym, v, o, c).await })
-        .await?
-    {
-        Ok(p) if p.is_finite() => dec(p),
-        Ok(_) | Err(TermError::Null(_)) => {
-            profit_from_ticks(&info, buy, close_volume, open, close_price)
-        }
-        Err(TermError::Backend { why }) => return Err(crate::mt5::client::backend_failure(why)),
-    };
-    let gate = server.config.current().policy.auto_approve_notional;
+    let config = server.config.current();
+    let policy = &config.policy;
+    let gate = policy.auto_approve_notional;
     let required = gate > Decimal::ZERO && notional >= gate;
+    // The realised P&L feeds the loss limits and the preview only; skip the broker call
+    // when none of them is armed.
+    let needs_realised = required
+        || policy.max_realised_loss_per_close > Decimal::ZERO
+        || policy.max_daily_loss > Decimal::ZERO;
+    let realised = if needs_realised {
+        let order_type = if buy { ORDER_TYPE_BUY } else { ORDER_TYPE_SELL };
+        let sym = symbol.as_str();
+        match client
+            .call(|t| async move { t.order_calc_profit(order_type, sym, v, o, c).await })
+            .await?
+        {
+            Ok(p) if p.is_finite() => dec(p),
+            Ok(_) | Err(TermError::Null(_)) => {
+                profit_from_ticks(&info, buy, close_volume, open, close_price)
+            }
+            Err(TermError::Backend { why }) => {
+                return Err(crate::mt5::client::backend_failure(why));
+            }
+        }
+    } else {
+        Decimal::ZERO
+    };
 
     let preview = if required && !args.approval_confirmed {
         let Some(t) = &tick else {
@@ -171,6 +184,7 @@ pub async fn close(server: &Mt5Server, args: CloseArgs) -> Result<Value, ToolErr
         preview,
         request,
         fallback_volume: close_volume.to_string(),
+        config,
     };
     engine.run(client, plan, &how).await
 }

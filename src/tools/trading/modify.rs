@@ -145,7 +145,8 @@ pub async fn modify(server: &Mt5Server, args: ModifyArgs) -> Result<Value, ToolE
     let current = tick.as_ref().map_or(dec(fallback_price), |t| dec(t.bid));
     let (old_sl, old_tp) = (dec(old_sl), dec(old_tp));
     let notional = notional_of(&info, dec(volume), current);
-    let gate = server.config.current().policy.auto_approve_notional;
+    let config = server.config.current();
+    let gate = config.policy.auto_approve_notional;
     let required = gate > Decimal::ZERO
         && position.is_some()
         && (widens(sl, old_sl, current) || widens(tp, old_tp, current));
@@ -230,6 +231,7 @@ pub async fn modify(server: &Mt5Server, args: ModifyArgs) -> Result<Value, ToolE
         preview,
         request,
         fallback_volume: crate::model::num::render_f64(volume),
+        config,
     };
     engine.run(client, plan, &how).await
 }

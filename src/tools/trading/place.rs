@@ -118,14 +118,15 @@ pub async fn place(server: &Mt5Server, args: PlaceArgs) -> Result<Value, ToolErr
         (None, None) => return Err(ToolError::no_tick(&symbol)),
     };
     let notional = notional_of(&info, volume, reference);
-    let gate = server.config.current().policy.auto_approve_notional;
+    let config = server.config.current();
+    let gate = config.policy.auto_approve_notional;
     let required = gate > Decimal::ZERO && notional >= gate;
-    let account = client.logged_in_account().await?;
 
     let preview = if required && !args.approval_confirmed {
         let Some(t) = &tick else {
             return Err(no_quote_for_preview(&symbol));
         };
+        let account = client.logged_in_account().await?;
         let margin = estimated_margin(
             client,
             buy,
@@ -211,6 +212,7 @@ pub async fn place(server: &Mt5Server, args: PlaceArgs) -> Result<Value, ToolErr
         preview,
         request,
         fallback_volume: volume.to_string(),
+        config,
     };
     engine.run(client, plan, &how).await
 }
