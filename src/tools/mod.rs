@@ -43,7 +43,10 @@ impl<T: Serialize> IntoCallToolResult for Listing<T> {
             items.push(value);
         }
         let mut result = CallToolResult::success(blocks);
-        result.structured_content = Some(serde_json::json!({ "result": items }));
+        // Moved in, not `json!`-ed: the macro would serialise every element a second time.
+        let mut wrapper = serde_json::Map::with_capacity(1);
+        wrapper.insert("result".to_owned(), serde_json::Value::Array(items));
+        result.structured_content = Some(serde_json::Value::Object(wrapper));
         Ok(result.into())
     }
 }
