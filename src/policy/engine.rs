@@ -216,25 +216,36 @@ impl PolicyEngine {
         match entry {
             None => Ok(None),
             Some(entry) => self
-                .settle(&stores, client, tool, key, hash, echo, how, entry)
+                .settle(
+                    Keyed {
+                        stores: &stores,
+                        client,
+                        tool,
+                        key,
+                        hash,
+                        echo,
+                        how,
+                    },
+                    entry,
+                )
                 .await
                 .map(Some),
         }
     }
 
     /// Answers for a key that already has a row: replay, divergence, or wait/reconcile.
-    #[allow(clippy::too_many_arguments)]
     async fn settle(
         &self,
-        stores: &Arc<Stores>,
-        client: &Arc<Mt5Client>,
-        tool: &'static str,
-        key: &str,
-        hash: &str,
-        echo: &Value,
-        how: &Reconcile,
+        k: Keyed<'_>,
         mut entry: super::idempotency::Entry,
     ) -> Result<Value, ToolError> {
+        let Keyed {
+            stores,
+            tool,
+            key,
+            hash,
+            ..
+        } = k;
         let started = Instant::now();
         loop {
             if entry.request_hash != hash {
@@ -276,20 +287,7 @@ impl PolicyEngine {
                         claim_holder_alive(*owner_pid, owner_token)
                     };
                     if !sending || started.elapsed() >= CLAIM_WAIT {
-                        return self
-                            .reconcile(
-                                stores,
-                                client,
-                                tool,
-                                key,
-                                hash,
-                                echo,
-                                how,
-                                owner_token,
-                                *tag,
-                                *claimed_at,
-                            )
-                            .await;
+                        return self.reconcile(k, owner_token, *tag, *claimed_at).await;
                     }
                 }
             }
@@ -312,20 +310,22 @@ impl PolicyEngine {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     async fn reconcile(
         &self,
-        stores: &Arc<Stores>,
-        client: &Arc<Mt5Client>,
-        tool: &'static str,
-        key: &str,
-        hash: &str,
-        echo: &Value,
-        how: &Reconcile,
+        k: Keyed<'_>,
         owner_token: &str,
         tag: i64,
         claimed_at: i64,
     ) -> Result<Value, ToolError> {
+        let Keyed {
+            stores,
+            client,
+            tool,
+            key,
+            hash,
+            echo,
+            how,
+        } = k;
         let found = reconcile::find(client, how, tag, claimed_at).await;
         match found {
             Ok(Some(found)) => {
@@ -668,7 +668,18 @@ impl PolicyEngine {
                 drop(_inflight);
                 let key = plan.key.as_deref().unwrap_or_default();
                 return self
-                    .settle(stores, client, tool, key, &hash, &plan.echo, how, entry)
+                    .settle(
+                        Keyed {
+                            stores,
+                            client,
+                            tool,
+                            key,
+                            hash: &hash,
+                            echo: &plan.echo,
+                            how,
+                        },
+                        entry,
+                    )
                     .await;
             }
             Step::AuditFailed(why) => {
@@ -833,6 +844,18 @@ async fn blocking<T: Send + 'static, E: std::fmt::Display + Send + 'static>(
         .with_details(json!({ "exception_type": "StoreError" }))),
         Err(e) => Err(ToolError::internal("JoinError", e)),
     }
+}
+
+/// One keyed call, as the idempotency paths (replay, wait, reconcile) need it.
+#[derive(Clone, Copy)]
+struct Keyed<'a> {
+    stores: &'a Arc<Stores>,
+    client: &'a Arc<Mt5Client>,
+    tool: &'static str,
+    key: &'a str,
+    hash: &'a str,
+    echo: &'a Value,
+    how: &'a Reconcile,
 }
 
 /// What the claim-and-intent step decided.
