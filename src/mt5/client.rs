@@ -182,7 +182,9 @@ impl Mt5Client {
                     &le.message,
                 ));
             }
-            Err(TermError::Backend { why }) => return Err(ToolError::not_connected(why)),
+            Err(TermError::Backend { why } | TermError::NotSent { why }) => {
+                return Err(ToolError::not_connected(why));
+            }
         }
         let info = match self.term.terminal_info().await {
             Ok(info) => info,
@@ -193,7 +195,9 @@ impl Mt5Client {
                     &le.message,
                 ));
             }
-            Err(TermError::Backend { why }) => return Err(ToolError::not_connected(why)),
+            Err(TermError::Backend { why } | TermError::NotSent { why }) => {
+                return Err(ToolError::not_connected(why));
+            }
         };
         let offset = self.infer_offset(info.time).await;
         self.offset_minutes.store(offset, Ordering::Relaxed);
@@ -247,7 +251,9 @@ impl Mt5Client {
         match self.call(f).await? {
             Ok(v) => Ok(Some(v)),
             Err(TermError::Null(_)) => Ok(None),
-            Err(TermError::Backend { why }) => Err(backend_failure(why)),
+            Err(TermError::Backend { why } | TermError::NotSent { why }) => {
+                Err(backend_failure(why))
+            }
         }
     }
 

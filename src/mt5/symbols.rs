@@ -65,7 +65,9 @@ impl Mt5Client {
         {
             Ok(info) => info,
             Err(TermError::Null(_)) => return Err(ToolError::symbol_not_found(symbol)),
-            Err(TermError::Backend { why }) => return Err(backend_failure(why)),
+            Err(TermError::Backend { why } | TermError::NotSent { why }) => {
+                return Err(backend_failure(why));
+            }
         };
         let info = if info.visible {
             info
@@ -82,7 +84,9 @@ impl Mt5Client {
                     )
                     .with_details(json!({ "symbol": symbol })));
                 }
-                Err(TermError::Backend { why }) => return Err(backend_failure(why)),
+                Err(TermError::Backend { why } | TermError::NotSent { why }) => {
+                    return Err(backend_failure(why));
+                }
             }
             match self
                 .call(|t| async move { t.symbol_info(symbol).await })
@@ -97,7 +101,9 @@ impl Mt5Client {
                     .with_details(json!({ "symbol": symbol }))
                     .with_requires_human(true));
                 }
-                Err(TermError::Backend { why }) => return Err(backend_failure(why)),
+                Err(TermError::Backend { why } | TermError::NotSent { why }) => {
+                    return Err(backend_failure(why));
+                }
             }
         };
         let info = Arc::new(info);

@@ -714,6 +714,24 @@ impl PolicyEngine {
                     .unknown_outcome(stores, tool, &hash, plan.key.as_deref(), tag, &why)
                     .await);
             }
+            Ok(Err(TermError::NotSent { why })) => {
+                // Refused before reaching the library (e.g. the backend is stuck on an
+                // earlier call): nothing was sent, so the key is free for a retry.
+                self.release(stores, plan.key.as_deref(), tool).await;
+                self.audit(
+                    stores,
+                    tool,
+                    "error",
+                    vec![
+                        ("request_hash", json!(hash)),
+                        ("exception_type", json!("NotSent")),
+                    ],
+                )
+                .await;
+                return Err(crate::mt5::client::backend_failure(format!(
+                    "order not sent: {why}"
+                )));
+            }
             Err(e) => {
                 // The reconnect before the send failed: nothing reached the terminal.
                 self.release(stores, plan.key.as_deref(), tool).await;

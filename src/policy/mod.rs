@@ -9,6 +9,8 @@ pub mod audit;
 pub mod consent;
 pub mod daily;
 pub mod engine;
+#[cfg(test)]
+mod engine_tests;
 pub mod hash;
 pub mod idempotency;
 pub mod money;

@@ -33,11 +33,24 @@ pub enum TermError {
     /// an exception inside the library. `why` is meant for the human operator.
     #[error("terminal backend failure: {why}")]
     Backend { why: String },
+    /// The backend refused the call before it reached the library (not loaded, stuck on an
+    /// earlier call, queue full, or the call gave up while still queued): certainly nothing
+    /// was sent, so the policy engine may release an idempotency claim instead of treating
+    /// the outcome as unknown.
+    #[error("terminal backend refused the call: {why}")]
+    NotSent { why: String },
 }
 
 impl TermError {
     pub fn null(code: i64, message: impl Into<String>) -> Self {
         TermError::Null(LastError::new(code, message))
+    }
+    /// The operator-facing reason of a backend failure, whether or not the call was sent.
+    pub fn backend_why(&self) -> Option<&str> {
+        match self {
+            TermError::Backend { why } | TermError::NotSent { why } => Some(why),
+            TermError::Null(_) => None,
+        }
     }
     /// The library's "no IPC connection" code, which the client answers with one reconnect.
     pub fn is_ipc_lost(&self) -> bool {

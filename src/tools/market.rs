@@ -295,7 +295,7 @@ impl Mt5Server {
         {
             Ok(m) => m,
             Err(TermError::Null(_)) => return Err(failed()),
-            Err(TermError::Backend { why }) => {
+            Err(TermError::Backend { why } | TermError::NotSent { why }) => {
                 return Err(crate::mt5::client::backend_failure(why));
             }
         };

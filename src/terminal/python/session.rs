@@ -125,7 +125,8 @@ impl Session {
         self.load();
         let (lib, python) = match &self.state {
             State::Ready(loaded) => (&loaded.0, &loaded.1),
-            State::Failed(why) => return Err(TermError::Backend { why: why.clone() }),
+            // Nothing could be called: the library or module is not loaded.
+            State::Failed(why) => return Err(TermError::NotSent { why: why.clone() }),
             State::NotLoaded => unreachable!("load() always leaves NotLoaded"),
         };
         let req = json!({

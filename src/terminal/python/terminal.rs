@@ -81,7 +81,14 @@ impl PythonTerminal {
             .worker
             .run(name, limit, move |session| session.call(&call))
             .await
-            .map_err(|e| TermError::Backend { why: e.to_string() })??;
+            .map_err(|e| {
+                let why = e.to_string();
+                if e.never_started() {
+                    TermError::NotSent { why }
+                } else {
+                    TermError::Backend { why }
+                }
+            })??;
         read(&value).map_err(|e| TermError::Backend {
             why: format!("{name}() returned something unexpected: {e}"),
         })

@@ -58,6 +58,20 @@ pub enum WorkerError {
     Gone,
 }
 
+impl WorkerError {
+    /// Whether the call certainly never reached the Python thread's library code: refused
+    /// while another call is stuck, refused on a full queue, or given up while still queued
+    /// (such a job is skipped, never run late).
+    pub fn never_started(&self) -> bool {
+        matches!(
+            self,
+            WorkerError::Unhealthy { .. }
+                | WorkerError::Busy { .. }
+                | WorkerError::TimedOutQueued { .. }
+        )
+    }
+}
+
 fn stamp(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -312,10 +326,15 @@ mod tests {
                 limit: SHORT
             }
         );
+        assert!(
+            !e.never_started(),
+            "a call that started may still have been sent"
+        );
 
         let started = Instant::now();
         let e = w.run("account_info", LONG, |_| ()).await.unwrap_err();
         assert!(started.elapsed() < Duration::from_millis(100), "fails fast");
+        assert!(e.never_started(), "refused while another call is stuck");
         match &e {
             WorkerError::Unhealthy { call, limit, .. } => {
                 assert_eq!(*call, "order_send");

@@ -133,7 +133,9 @@ impl SimTerminal {
         let e = match &r {
             Ok(_) => LastError::ok(),
             Err(TermError::Null(e)) => e.clone(),
-            Err(TermError::Backend { why }) => LastError::new(RES_E_FAIL, why.clone()),
+            Err(TermError::Backend { why } | TermError::NotSent { why }) => {
+                LastError::new(RES_E_FAIL, why.clone())
+            }
         };
         *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = e;
         r

@@ -119,7 +119,7 @@ pub async fn close(server: &Mt5Server, args: CloseArgs) -> Result<Value, ToolErr
             Ok(_) | Err(TermError::Null(_)) => {
                 profit_from_ticks(&info, buy, close_volume, open, close_price)
             }
-            Err(TermError::Backend { why }) => {
+            Err(TermError::Backend { why } | TermError::NotSent { why }) => {
                 return Err(crate::mt5::client::backend_failure(why));
             }
         }
