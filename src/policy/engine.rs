@@ -107,6 +107,19 @@ struct Stores {
     audit: Arc<AuditLog>,
 }
 
+impl Stores {
+    /// The unexpired row of `(key, tool)`, read off the async threads.
+    async fn lookup(
+        &self,
+        key: &str,
+        tool: &str,
+    ) -> Result<Option<super::idempotency::Entry>, ToolError> {
+        let idem = Arc::clone(&self.idem);
+        let (k, t) = (key.to_owned(), tool.to_owned());
+        blocking(move || idem.lookup(&k, &t, now_unix())).await
+    }
+}
+
 /// One per server. Storage paths are read once (they need a restart to change); every
 /// limit is read from the live configuration on each call.
 pub struct PolicyEngine {
@@ -208,12 +221,7 @@ impl PolicyEngine {
     ) -> Result<Option<Value>, ToolError> {
         let Some(key) = key else { return Ok(None) };
         let stores = self.stores().await?;
-        let entry = {
-            let idem = Arc::clone(&stores.idem);
-            let (k, t) = (key.to_owned(), tool.to_owned());
-            blocking(move || idem.lookup(&k, &t, now_unix())).await?
-        };
-        match entry {
+        match stores.lookup(key, tool).await? {
             None => Ok(None),
             Some(entry) => self
                 .settle(
@@ -292,9 +300,7 @@ impl PolicyEngine {
                 }
             }
             tokio::time::sleep(CLAIM_POLL).await;
-            let idem = Arc::clone(&stores.idem);
-            let (k, t) = (key.to_owned(), tool.to_owned());
-            match blocking(move || idem.lookup(&k, &t, now_unix())).await? {
+            match stores.lookup(key, tool).await? {
                 Some(next) => entry = next,
                 // The holder gave the key back (it failed before sending): the caller's
                 // retry is a fresh attempt, which it is told to make.
