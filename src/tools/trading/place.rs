@@ -110,12 +110,17 @@ pub async fn place(server: &Mt5Server, args: PlaceArgs) -> Result<Value, ToolErr
     } else {
         ORDER_FILLING_RETURN
     };
-    let tick = tick(client, &symbol).await?;
     let buy = args.side == Side::Buy;
-    let reference = match (price, &tick) {
-        (Some(p), _) => p,
-        (None, Some(t)) => dec(if buy { t.ask } else { t.bid }),
-        (None, None) => return Err(ToolError::no_tick(&symbol)),
+    // A priced order is valued at its own price; the quote is fetched only when the order
+    // has none, or (below) when a preview must show the market.
+    let (reference, quote) = match price {
+        Some(p) => (p, None),
+        None => {
+            let t = tick(client, &symbol)
+                .await?
+                .ok_or_else(|| ToolError::no_tick(&symbol))?;
+            (dec(if buy { t.ask } else { t.bid }), Some(t))
+        }
     };
     let notional = notional_of(&info, volume, reference);
     let config = server.config.current();
@@ -123,8 +128,11 @@ pub async fn place(server: &Mt5Server, args: PlaceArgs) -> Result<Value, ToolErr
     let required = gate > Decimal::ZERO && notional >= gate;
 
     let preview = if required && !args.approval_confirmed {
-        let Some(t) = &tick else {
-            return Err(no_quote_for_preview(&symbol));
+        let t = match quote {
+            Some(t) => t,
+            None => tick(client, &symbol)
+                .await?
+                .ok_or_else(|| no_quote_for_preview(&symbol))?,
         };
         let account = client.logged_in_account().await?;
         let margin = estimated_margin(
@@ -167,7 +175,7 @@ pub async fn place(server: &Mt5Server, args: PlaceArgs) -> Result<Value, ToolErr
             summary,
             notional,
             estimated_margin: margin,
-            reference_quote: reference_quote(&symbol, t, client.offset_minutes()),
+            reference_quote: reference_quote(&symbol, &t, client.offset_minutes()),
         })
     } else {
         None
