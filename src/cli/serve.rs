@@ -65,7 +65,7 @@ async fn serve_stdio(
     env: EnvSnapshot,
     loaded: config::Loaded,
 ) -> anyhow::Result<()> {
-    let (reader, writer) = crate::transport::stdio::protected_stdio()?;
+    let transport = crate::transport::stdio::protected_stdio()?;
     let config = &loaded.config;
     let init = InitParams {
         terminal_path: Some(config.mt5.terminal_path.clone()).filter(|p| !p.is_empty()),
@@ -88,7 +88,7 @@ async fn serve_stdio(
     };
     let policy = Arc::new(PolicyEngine::new(handle.clone()));
     let server = Mt5Server::with_policy(client.clone(), handle, Arc::clone(&policy));
-    let running = server.serve((reader, writer)).await?;
+    let running = server.serve(transport).await?;
     if config.mt5.eager_connect {
         client.start_boot();
     }

@@ -7,4 +7,4 @@ pub mod num;
 pub mod time;
 pub mod wire;
 
-pub use num::Dec;
+pub use num::{Dec, DecText};

@@ -7,7 +7,7 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::Dec;
+use super::{Dec, DecText};
 
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct PingResult {
@@ -131,10 +131,10 @@ pub struct MarketHours {
 pub struct Bar {
     /// Bar open time, UTC.
     pub time: String,
-    pub open: Dec,
-    pub high: Dec,
-    pub low: Dec,
-    pub close: Dec,
+    pub open: DecText,
+    pub high: DecText,
+    pub low: DecText,
+    pub close: DecText,
     pub tick_volume: i64,
     pub real_volume: i64,
     /// Spread in points.

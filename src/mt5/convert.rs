@@ -3,9 +3,9 @@
 //! Enum integers map to upstream's names with upstream's fallbacks; broker-local epochs
 //! become UTC with the connect-time offset; MetaTrader's "0 means unset" becomes `null`.
 
-use crate::model::Dec;
 use crate::model::time::{broker_to_utc, format_epoch};
 use crate::model::wire::*;
+use crate::model::{Dec, DecText};
 use crate::terminal::consts::*;
 use crate::terminal::{AccountInfo, Deal, Order, Position, Rate, SymbolInfo, Tick};
 
@@ -196,10 +196,10 @@ pub fn symbol(s: &SymbolInfo) -> SymbolInfoOut {
 pub fn bar(r: &Rate, offset: i32) -> Bar {
     Bar {
         time: utc(r.time, offset),
-        open: Dec::from_f64(r.open),
-        high: Dec::from_f64(r.high),
-        low: Dec::from_f64(r.low),
-        close: Dec::from_f64(r.close),
+        open: DecText::from_f64(r.open),
+        high: DecText::from_f64(r.high),
+        low: DecText::from_f64(r.low),
+        close: DecText::from_f64(r.close),
         tick_volume: r.tick_volume,
         real_volume: r.real_volume,
         spread: r.spread,

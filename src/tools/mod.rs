@@ -10,44 +10,21 @@
 pub mod args;
 mod history;
 mod info;
+mod listing;
 mod market;
 pub mod trading;
 
 use std::sync::Arc;
 
-use rmcp::handler::server::tool::IntoCallToolResult;
-use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock, IntoContents, JsonObject};
+use rmcp::model::{ContentBlock, IntoContents, JsonObject};
 use schemars::JsonSchema;
-use serde::Serialize;
 
 use crate::errors::ToolError;
+pub use listing::Listing;
 
 impl IntoContents for ToolError {
     fn into_contents(self) -> Vec<ContentBlock> {
         vec![ContentBlock::text(self.to_json_text())]
-    }
-}
-
-/// A list result in upstream's shape.
-pub struct Listing<T>(pub Vec<T>);
-
-impl<T: Serialize> IntoCallToolResult for Listing<T> {
-    fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
-        let mut blocks = Vec::with_capacity(self.0.len());
-        let mut items = Vec::with_capacity(self.0.len());
-        for item in &self.0 {
-            let value = serde_json::to_value(item).map_err(|e| {
-                rmcp::ErrorData::internal_error(format!("failed to serialise a result: {e}"), None)
-            })?;
-            blocks.push(ContentBlock::text(value.to_string()));
-            items.push(value);
-        }
-        let mut result = CallToolResult::success(blocks);
-        // Moved in, not `json!`-ed: the macro would serialise every element a second time.
-        let mut wrapper = serde_json::Map::with_capacity(1);
-        wrapper.insert("result".to_owned(), serde_json::Value::Array(items));
-        result.structured_content = Some(serde_json::Value::Object(wrapper));
-        Ok(result.into())
     }
 }
 

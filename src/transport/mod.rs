@@ -1,4 +1,5 @@
 //! Transports. stdio now; loopback HTTP arrives with its own issue.
 
 pub mod guard;
+pub mod output;
 pub mod stdio;

@@ -5,19 +5,87 @@
 //! before anything else runs we duplicate fd 1 into a private descriptor that only the MCP
 //! transport writes to, and point fd 1 at stderr. A stray `print()` then lands in the log
 //! instead of corrupting the protocol stream.
+//!
+//! Reading is rmcp's line transport behind [`LineGuard`](super::guard::LineGuard); sending
+//! is ours ([`Output`]), which streams large answers instead of serialising, dropping and
+//! then writing them one after the other.
 
+use std::future::Future;
 use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
-use tokio::io::{AsyncRead, AsyncWrite};
+use rmcp::RoleServer;
+use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
+use rmcp::transport::Transport;
+use rmcp::transport::async_rw::AsyncRwTransport;
+use tokio::io::{AsyncRead, AsyncWrite, Stdin};
 
-/// The (reader, writer) pair the MCP service runs on.
-pub fn protected_stdio() -> io::Result<(impl AsyncRead + Unpin, impl AsyncWrite + Unpin)> {
-    let writer = private_stdout()?;
-    Ok((super::guard::LineGuard::new(tokio::io::stdin()), writer))
+use super::guard::LineGuard;
+use super::output::Output;
+
+/// The MCP server's stdio transport.
+pub struct StdioTransport<R: AsyncRead> {
+    /// Reads requests. It also writes the "invalid request" answers it produces itself,
+    /// through [`OutputLines`], so those queue behind our other output.
+    inner: AsyncRwTransport<RoleServer, R, OutputLines>,
+    out: Output,
+}
+
+/// The transport on this process's stdin and private stdout.
+pub fn protected_stdio() -> io::Result<StdioTransport<LineGuard<Stdin>>> {
+    let out = Output::spawn(private_stdout()?)?;
+    Ok(StdioTransport {
+        inner: AsyncRwTransport::new(LineGuard::new(tokio::io::stdin()), OutputLines(out.clone())),
+        out,
+    })
+}
+
+impl<R> Transport<RoleServer> for StdioTransport<R>
+where
+    R: AsyncRead + Unpin + Send + 'static,
+{
+    type Error = io::Error;
+
+    fn send(
+        &mut self,
+        item: TxJsonRpcMessage<RoleServer>,
+    ) -> impl Future<Output = io::Result<()>> + Send + 'static {
+        let out = self.out.clone();
+        async move { out.send(item).await }
+    }
+
+    fn receive(&mut self) -> impl Future<Output = Option<RxJsonRpcMessage<RoleServer>>> + Send {
+        self.inner.receive()
+    }
+
+    async fn close(&mut self) -> io::Result<()> {
+        self.inner.close().await
+    }
+}
+
+/// rmcp's framed writer hands over whole encoded lines in one write, so each write is
+/// queued as it is.
+pub struct OutputLines(Output);
+
+impl AsyncWrite for OutputLines {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Poll::Ready(self.0.send_bytes(buf.to_vec()).map(|()| buf.len()))
+    }
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
 }
 
 #[cfg(unix)]
-fn private_stdout() -> io::Result<tokio::fs::File> {
+fn private_stdout() -> io::Result<std::fs::File> {
     use std::os::fd::FromRawFd;
     // SAFETY: dup/dup2 on the process's own standard descriptors; the new descriptor is
     // owned by the File we build from it and by nothing else.
@@ -32,12 +100,12 @@ fn private_stdout() -> io::Result<tokio::fs::File> {
         if libc::dup2(libc::STDERR_FILENO, libc::STDOUT_FILENO) < 0 {
             return Err(io::Error::last_os_error());
         }
-        Ok(tokio::fs::File::from_std(std::fs::File::from_raw_fd(fd)))
+        Ok(std::fs::File::from_raw_fd(fd))
     }
 }
 
 #[cfg(not(unix))]
-fn private_stdout() -> io::Result<tokio::io::Stdout> {
+fn private_stdout() -> io::Result<io::Stdout> {
     // On Windows the Python backend redirects `sys.stdout` to stderr itself.
-    Ok(tokio::io::stdout())
+    Ok(io::stdout())
 }

@@ -1,0 +1,429 @@
+//! List answers in upstream's shape: `structuredContent` = `{"result": [...]}` and one
+//! compact JSON text block per element.
+//!
+//! A list can be large (5,000 bars are about 1.9 MB on the wire), and it is needed twice: as
+//! a `serde_json::Value` (rmcp's `structuredContent` type) and as text. Building the `Value`
+//! with `to_value` and printing it again walks every element twice and formats every decimal
+//! twice. [`Twin`] serialises an element once and produces both forms in the same pass; the
+//! text is byte for byte what `serde_json::to_string` would print for the `Value`.
+
+use std::sync::OnceLock;
+
+use rmcp::handler::server::tool::IntoCallToolResult;
+use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
+use serde::Serialize;
+use serde::ser::{self, Impossible};
+use serde_json::{Error, Map, Value};
+
+/// A list result in upstream's shape.
+pub struct Listing<T>(pub Vec<T>);
+
+impl<T: Serialize + Sync> IntoCallToolResult for Listing<T> {
+    fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
+        let (blocks, items) = render(&self.0).map_err(|e| {
+            rmcp::ErrorData::internal_error(format!("failed to serialise a result: {e}"), None)
+        })?;
+        let mut result = CallToolResult::success(blocks);
+        let mut wrapper = Map::with_capacity(1);
+        wrapper.insert("result".to_owned(), Value::Array(items));
+        result.structured_content = Some(Value::Object(wrapper));
+        Ok(result.into())
+    }
+}
+
+/// Lists at least this long are rendered on several threads. A thread costs some tens of
+/// microseconds to start; a 5,000-bar answer takes milliseconds to render.
+const PARALLEL_FROM: usize = 1024;
+
+/// At most this many threads render one list.
+const MAX_THREADS: usize = 4;
+
+/// Each element's text block and structured value, in order.
+pub fn render<T: Serialize + Sync>(list: &[T]) -> Result<(Vec<ContentBlock>, Vec<Value>), Error> {
+    static CORES: OnceLock<usize> = OnceLock::new();
+    let threads = *CORES.get_or_init(|| {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS))
+    });
+    if threads < 2 || list.len() < PARALLEL_FROM {
+        return render_part(list, list.len());
+    }
+    let size = list.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let mut parts = list.chunks(size);
+        let first = parts.next().unwrap_or_default();
+        let others: Vec<_> = parts
+            .map(|part| scope.spawn(move || render_part(part, part.len())))
+            .collect();
+        let (mut blocks, mut items) = render_part(first, list.len())?;
+        for other in others {
+            let (b, i) = other
+                .join()
+                .map_err(|_| ser::Error::custom("a rendering thread panicked"))??;
+            blocks.extend(b);
+            items.extend(i);
+        }
+        Ok((blocks, items))
+    })
+}
+
+fn render_part<T: Serialize>(
+    part: &[T],
+    capacity: usize,
+) -> Result<(Vec<ContentBlock>, Vec<Value>), Error> {
+    let mut blocks = Vec::with_capacity(capacity);
+    let mut items = Vec::with_capacity(capacity);
+    // Elements of one list are about the same size: size each buffer after the last one.
+    let mut hint = 64;
+    for item in part {
+        let (text, value) = twin(item, hint)?;
+        hint = text.len() + text.len() / 8;
+        blocks.push(ContentBlock::text(text));
+        items.push(value);
+    }
+    Ok((blocks, items))
+}
+
+/// One value as compact JSON text and as a `Value`, in one pass.
+pub fn twin<T: Serialize + ?Sized>(item: &T, capacity: usize) -> Result<(String, Value), Error> {
+    let mut text = String::with_capacity(capacity);
+    let value = item.serialize(Twin { text: &mut text })?;
+    Ok((text, value))
+}
+
+/// Appends `s` as a JSON string literal, escaped exactly as `serde_json` escapes it.
+fn push_json_str(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let short = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        // Every escaped byte is ASCII, so `i` is a char boundary.
+        out.push_str(&s[start..i]);
+        if short.is_empty() {
+            out.push_str("\\u00");
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 0xf)] as char);
+        } else {
+            out.push_str(short);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+fn push_int(out: &mut String, n: impl itoa::Integer) {
+    out.push_str(itoa::Buffer::new().format(n));
+}
+
+fn unsupported(what: &str) -> Error {
+    ser::Error::custom(format!("{what} cannot appear in a tool answer"))
+}
+
+/// The serializer behind [`twin`]: writes text into `text`, returns the `Value`.
+struct Twin<'a> {
+    text: &'a mut String,
+}
+
+impl<'a> ser::Serializer for Twin<'a> {
+    type Ok = Value;
+    type Error = Error;
+    type SerializeSeq = TwinSeq<'a>;
+    type SerializeTuple = TwinSeq<'a>;
+    type SerializeTupleStruct = TwinSeq<'a>;
+    type SerializeTupleVariant = Impossible<Value, Error>;
+    type SerializeMap = TwinMap<'a>;
+    type SerializeStruct = TwinMap<'a>;
+    type SerializeStructVariant = Impossible<Value, Error>;
+
+    fn serialize_bool(self, v: bool) -> Result<Value, Error> {
+        self.text.push_str(if v { "true" } else { "false" });
+        Ok(Value::Bool(v))
+    }
+    fn serialize_i8(self, v: i8) -> Result<Value, Error> {
+        self.serialize_i64(i64::from(v))
+    }
+    fn serialize_i16(self, v: i16) -> Result<Value, Error> {
+        self.serialize_i64(i64::from(v))
+    }
+    fn serialize_i32(self, v: i32) -> Result<Value, Error> {
+        self.serialize_i64(i64::from(v))
+    }
+    fn serialize_i64(self, v: i64) -> Result<Value, Error> {
+        push_int(self.text, v);
+        Ok(Value::from(v))
+    }
+    fn serialize_u8(self, v: u8) -> Result<Value, Error> {
+        self.serialize_u64(u64::from(v))
+    }
+    fn serialize_u16(self, v: u16) -> Result<Value, Error> {
+        self.serialize_u64(u64::from(v))
+    }
+    fn serialize_u32(self, v: u32) -> Result<Value, Error> {
+        self.serialize_u64(u64::from(v))
+    }
+    fn serialize_u64(self, v: u64) -> Result<Value, Error> {
+        push_int(self.text, v);
+        Ok(Value::from(v))
+    }
+    fn serialize_f32(self, v: f32) -> Result<Value, Error> {
+        self.serialize_f64(f64::from(v))
+    }
+    fn serialize_f64(self, v: f64) -> Result<Value, Error> {
+        // serde_json prints non-finite numbers as null, and `Value::from` makes them Null;
+        // finite ones go through serde_json's own formatter, so the digits agree too.
+        if v.is_finite() {
+            let mut digits = Vec::with_capacity(24);
+            serde_json::ser::Formatter::write_f64(
+                &mut serde_json::ser::CompactFormatter,
+                &mut digits,
+                v,
+            )
+            .map_err(Error::io)?;
+            self.text
+                .push_str(std::str::from_utf8(&digits).map_err(ser::Error::custom)?);
+        } else {
+            self.text.push_str("null");
+        }
+        Ok(Value::from(v))
+    }
+    fn serialize_char(self, v: char) -> Result<Value, Error> {
+        self.serialize_str(v.encode_utf8(&mut [0; 4]))
+    }
+    fn serialize_str(self, v: &str) -> Result<Value, Error> {
+        push_json_str(self.text, v);
+        Ok(Value::String(v.to_owned()))
+    }
+    fn collect_str<D: std::fmt::Display + ?Sized>(self, v: &D) -> Result<Value, Error> {
+        // Formatted once; the text is copied and the String moves into the Value.
+        let s = v.to_string();
+        push_json_str(self.text, &s);
+        Ok(Value::String(s))
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<Value, Error> {
+        use ser::SerializeSeq;
+        let mut seq = self.serialize_seq(Some(v.len()))?;
+        for b in v {
+            seq.serialize_element(b)?;
+        }
+        seq.end()
+    }
+    fn serialize_none(self) -> Result<Value, Error> {
+        self.serialize_unit()
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<Value, Error> {
+        v.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<Value, Error> {
+        self.text.push_str("null");
+        Ok(Value::Null)
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<Value, Error> {
+        self.serialize_unit()
+    }
+    fn serialize_unit_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+    ) -> Result<Value, Error> {
+        self.serialize_str(variant)
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        v: &T,
+    ) -> Result<Value, Error> {
+        v.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        v: &T,
+    ) -> Result<Value, Error> {
+        use ser::SerializeMap;
+        let mut map = self.serialize_map(Some(1))?;
+        map.serialize_entry(variant, v)?;
+        map.end()
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<TwinSeq<'a>, Error> {
+        self.text.push('[');
+        Ok(TwinSeq {
+            text: self.text,
+            items: Vec::with_capacity(len.unwrap_or(0)),
+        })
+    }
+    fn serialize_tuple(self, len: usize) -> Result<TwinSeq<'a>, Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<TwinSeq<'a>, Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        Err(unsupported("a tuple variant"))
+    }
+    fn serialize_map(self, len: Option<usize>) -> Result<TwinMap<'a>, Error> {
+        self.text.push('{');
+        Ok(TwinMap {
+            text: self.text,
+            map: Map::with_capacity(len.unwrap_or(0)),
+            key: None,
+        })
+    }
+    fn serialize_struct(self, _: &'static str, len: usize) -> Result<TwinMap<'a>, Error> {
+        self.serialize_map(Some(len))
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        Err(unsupported("a struct variant"))
+    }
+}
+
+struct TwinSeq<'a> {
+    text: &'a mut String,
+    items: Vec<Value>,
+}
+
+impl TwinSeq<'_> {
+    fn push<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
+        if !self.items.is_empty() {
+            self.text.push(',');
+        }
+        let value = v.serialize(Twin { text: self.text })?;
+        self.items.push(value);
+        Ok(())
+    }
+    fn finish(self) -> Value {
+        self.text.push(']');
+        Value::Array(self.items)
+    }
+}
+
+impl ser::SerializeSeq for TwinSeq<'_> {
+    type Ok = Value;
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
+        self.push(v)
+    }
+    fn end(self) -> Result<Value, Error> {
+        Ok(self.finish())
+    }
+}
+
+impl ser::SerializeTuple for TwinSeq<'_> {
+    type Ok = Value;
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
+        self.push(v)
+    }
+    fn end(self) -> Result<Value, Error> {
+        Ok(self.finish())
+    }
+}
+
+impl ser::SerializeTupleStruct for TwinSeq<'_> {
+    type Ok = Value;
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
+        self.push(v)
+    }
+    fn end(self) -> Result<Value, Error> {
+        Ok(self.finish())
+    }
+}
+
+struct TwinMap<'a> {
+    text: &'a mut String,
+    map: Map<String, Value>,
+    /// A key given by `serialize_key`, waiting for its value.
+    key: Option<String>,
+}
+
+impl TwinMap<'_> {
+    fn entry<T: Serialize + ?Sized>(&mut self, key: String, v: &T) -> Result<(), Error> {
+        if !self.map.is_empty() {
+            self.text.push(',');
+        }
+        push_json_str(self.text, &key);
+        self.text.push(':');
+        let value = v.serialize(Twin { text: self.text })?;
+        // A repeated key would print twice but be kept once in the map: refuse it, so the
+        // two forms can never disagree.
+        if self.map.insert(key, value).is_some() {
+            return Err(unsupported("a repeated key"));
+        }
+        Ok(())
+    }
+    fn finish(self) -> Value {
+        self.text.push('}');
+        Value::Object(self.map)
+    }
+}
+
+impl ser::SerializeMap for TwinMap<'_> {
+    type Ok = Value;
+    type Error = Error;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
+        // JSON object keys are strings; serde_json also prints integer keys as strings,
+        // which no answer of ours needs.
+        match serde_json::to_value(key)? {
+            Value::String(s) => {
+                self.key = Some(s);
+                Ok(())
+            }
+            _ => Err(unsupported("a non-string map key")),
+        }
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
+        let key = self
+            .key
+            .take()
+            .ok_or_else(|| unsupported("a map value without a key"))?;
+        self.entry(key, v)
+    }
+    fn end(self) -> Result<Value, Error> {
+        Ok(self.finish())
+    }
+}
+
+impl ser::SerializeStruct for TwinMap<'_> {
+    type Ok = Value;
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        v: &T,
+    ) -> Result<(), Error> {
+        self.entry(key.to_owned(), v)
+    }
+    fn end(self) -> Result<Value, Error> {
+        Ok(self.finish())
+    }
+}
+
+#[cfg(test)]
+#[path = "listing_tests.rs"]
+mod tests;
