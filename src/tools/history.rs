@@ -80,12 +80,9 @@ impl Mt5Server {
             .await?
             .unwrap_or_default();
         let offset = self.client.offset_minutes();
-        Ok(Listing(
-            positions
-                .iter()
-                .map(|p| convert::position(p, offset))
-                .collect(),
-        ))
+        Ok(Listing::mapped(&positions, |p| {
+            convert::position(p, offset)
+        }))
     }
 
     /// Pending orders (optionally of one symbol): ticket, type (buy_limit, sell_stop, ...),
@@ -112,9 +109,7 @@ impl Mt5Server {
             .await?
             .unwrap_or_default();
         let offset = self.client.offset_minutes();
-        Ok(Listing(
-            orders.iter().map(|o| convert::order(o, offset)).collect(),
-        ))
+        Ok(Listing::mapped(&orders, |o| convert::order(o, offset)))
     }
 
     /// Closed deals between two UTC instants (both ISO-8601 with a zone, `to_ts` after
@@ -167,8 +162,6 @@ impl Mt5Server {
             .call_opt(|t| async move { t.history_deals_get(from_b, to_b, group).await })
             .await?
             .unwrap_or_default();
-        Ok(Listing(
-            deals.iter().map(|d| convert::deal(d, offset)).collect(),
-        ))
+        Ok(Listing::mapped(&deals, |d| convert::deal(d, offset)))
     }
 }

@@ -7,6 +7,7 @@
 //! twice. [`Twin`] serialises an element once and produces both forms in the same pass; the
 //! text is byte for byte what `serde_json::to_string` would print for the `Value`.
 
+use std::marker::PhantomData;
 use std::sync::OnceLock;
 
 use rmcp::handler::server::tool::IntoCallToolResult;
@@ -15,12 +16,61 @@ use serde::Serialize;
 use serde::ser::{self, Impossible};
 use serde_json::{Error, Map, Value};
 
-/// A list result in upstream's shape.
-pub struct Listing<T>(pub Vec<T>);
+/// A list result in upstream's shape, rendered when it is built.
+pub struct Listing<T> {
+    rendered: Result<Rendered, Error>,
+    _of: PhantomData<fn() -> T>,
+}
 
-impl<T: Serialize + Sync> IntoCallToolResult for Listing<T> {
+/// Every element's text block and structured value, in order.
+type Rendered = (Vec<ContentBlock>, Vec<Value>);
+
+impl<T: Serialize + Sync> Listing<T> {
+    pub fn of(items: Vec<T>) -> Self {
+        Self {
+            rendered: render(&items, &AsIs),
+            _of: PhantomData,
+        }
+    }
+}
+
+impl<T> Listing<T> {
+    /// The elements of `source`, each turned into its wire record by `convert` on the
+    /// rendering threads (for long lists the conversion is a good part of the work).
+    pub fn mapped<S: Sync, U: Serialize>(source: &[S], convert: impl Fn(&S) -> U + Sync) -> Self {
+        Self {
+            rendered: render(source, &Converted(convert)),
+            _of: PhantomData,
+        }
+    }
+}
+
+/// How an element of the source becomes its text and value.
+trait Element<S>: Sync {
+    fn twin(&self, element: &S, capacity: usize) -> Result<(String, Value), Error>;
+}
+
+/// The source elements are the wire records.
+struct AsIs;
+
+impl<T: Serialize> Element<T> for AsIs {
+    fn twin(&self, element: &T, capacity: usize) -> Result<(String, Value), Error> {
+        twin(element, capacity)
+    }
+}
+
+/// The wire record is computed from the source element.
+struct Converted<F>(F);
+
+impl<S, U: Serialize, F: Fn(&S) -> U + Sync> Element<S> for Converted<F> {
+    fn twin(&self, element: &S, capacity: usize) -> Result<(String, Value), Error> {
+        twin(&(self.0)(element), capacity)
+    }
+}
+
+impl<T> IntoCallToolResult for Listing<T> {
     fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
-        let (blocks, items) = render(&self.0).map_err(|e| {
+        let (blocks, items) = self.rendered.map_err(|e| {
             rmcp::ErrorData::internal_error(format!("failed to serialise a result: {e}"), None)
         })?;
         let mut result = CallToolResult::success(blocks);
@@ -38,23 +88,22 @@ const PARALLEL_FROM: usize = 1024;
 /// At most this many threads render one list.
 const MAX_THREADS: usize = 4;
 
-/// Each element's text block and structured value, in order.
-pub fn render<T: Serialize + Sync>(list: &[T]) -> Result<(Vec<ContentBlock>, Vec<Value>), Error> {
+fn render<S: Sync>(source: &[S], convert: &impl Element<S>) -> Result<Rendered, Error> {
     static CORES: OnceLock<usize> = OnceLock::new();
     let threads = *CORES.get_or_init(|| {
         std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS))
     });
-    if threads < 2 || list.len() < PARALLEL_FROM {
-        return render_part(list, list.len());
+    if threads < 2 || source.len() < PARALLEL_FROM {
+        return render_part(source, convert, source.len());
     }
-    let size = list.len().div_ceil(threads);
+    let size = source.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let mut parts = list.chunks(size);
+        let mut parts = source.chunks(size);
         let first = parts.next().unwrap_or_default();
         let others: Vec<_> = parts
-            .map(|part| scope.spawn(move || render_part(part, part.len())))
+            .map(|part| scope.spawn(move || render_part(part, convert, part.len())))
             .collect();
-        let (mut blocks, mut items) = render_part(first, list.len())?;
+        let (mut blocks, mut items) = render_part(first, convert, source.len())?;
         for other in others {
             let (b, i) = other
                 .join()
@@ -66,16 +115,17 @@ pub fn render<T: Serialize + Sync>(list: &[T]) -> Result<(Vec<ContentBlock>, Vec
     })
 }
 
-fn render_part<T: Serialize>(
-    part: &[T],
+fn render_part<S>(
+    part: &[S],
+    convert: &impl Element<S>,
     capacity: usize,
-) -> Result<(Vec<ContentBlock>, Vec<Value>), Error> {
+) -> Result<Rendered, Error> {
     let mut blocks = Vec::with_capacity(capacity);
     let mut items = Vec::with_capacity(capacity);
     // Elements of one list are about the same size: size each buffer after the last one.
     let mut hint = 64;
-    for item in part {
-        let (text, value) = twin(item, hint)?;
+    for element in part {
+        let (text, value) = convert.twin(element, hint)?;
         hint = text.len() + text.len() / 8;
         blocks.push(ContentBlock::text(text));
         items.push(value);

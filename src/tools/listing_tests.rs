@@ -175,7 +175,7 @@ fn malformed_maps_are_refused_not_printed() {
 fn a_listing_has_one_block_per_element_and_the_same_structured_items() {
     let items = vec![json!({"b": 1, "a": "x\"y"}), json!({"c": [true, null]})];
     let CallToolResponse::Complete(result) =
-        Listing(items.clone()).into_call_tool_result().unwrap()
+        Listing::of(items.clone()).into_call_tool_result().unwrap()
     else {
         panic!("a listing completes")
     };
@@ -188,7 +188,7 @@ fn a_listing_has_one_block_per_element_and_the_same_structured_items() {
         .collect();
     assert_eq!(texts, [r#"{"b":1,"a":"x\"y"}"#, r#"{"c":[true,null]}"#]);
 
-    let CallToolResponse::Complete(empty) = Listing(Vec::<Value>::new())
+    let CallToolResponse::Complete(empty) = Listing::of(Vec::<Value>::new())
         .into_call_tool_result()
         .unwrap()
     else {
@@ -196,4 +196,38 @@ fn a_listing_has_one_block_per_element_and_the_same_structured_items() {
     };
     assert!(empty.content.is_empty());
     assert_eq!(empty.structured_content, Some(json!({ "result": [] })));
+}
+
+#[test]
+fn long_lists_render_on_several_threads_in_order() {
+    // Long enough to be split across threads, and not a multiple of any part size.
+    let source: Vec<u32> = (0..(3 * PARALLEL_FROM as u32 + 7)).collect();
+    let convert = |n: &u32| json!({ "n": n, "label": format!("#{n}") });
+    let expected: Vec<Value> = source.iter().map(convert).collect();
+    for listing in [
+        Listing::<Value>::mapped(&source, convert),
+        Listing::of(expected.clone()),
+    ] {
+        let (blocks, items) = listing.rendered.expect("renders");
+        assert_eq!(items, expected);
+        for (block, item) in blocks.iter().zip(&expected) {
+            assert_eq!(block.as_text().unwrap().text, item.to_string());
+        }
+        assert_eq!(blocks.len(), source.len());
+    }
+}
+
+#[test]
+fn a_conversion_that_cannot_be_rendered_is_an_error_not_a_partial_list() {
+    let source: Vec<u32> = (0..(2 * PARALLEL_FROM as u32)).collect();
+    // One element, deep in a later part, is a map with a non-string key.
+    let listing = Listing::<Value>::mapped(&source, |n| {
+        let mut m = BTreeMap::new();
+        if *n == 2 * PARALLEL_FROM as u32 - 3 {
+            m.insert(vec![*n], 1);
+        }
+        m
+    });
+    let err = listing.rendered.unwrap_err().to_string();
+    assert!(err.contains("non-string map key"), "{err}");
 }

@@ -137,7 +137,7 @@ impl Mt5Server {
                 )
             })?;
         let wanted = args.category.map(|c| c.to_lowercase());
-        Ok(Listing(
+        Ok(Listing::of(
             symbols
                 .iter()
                 .map(convert::symbol)
@@ -203,7 +203,7 @@ impl Mt5Server {
         self.client.ensure_connected().await?;
         let symbol = args.symbol.as_str();
         self.client.prepare_symbol(symbol).await?;
-        let rates = self
+        let mut rates = self
             .client
             .call_opt(|t| async move { t.copy_rates_from_pos(symbol, timeframe, 0, count).await })
             .await?
@@ -215,13 +215,9 @@ impl Mt5Server {
                 .with_details(json!({ "symbol": symbol, "timeframe": args.timeframe }))
             })?;
         let offset = self.client.offset_minutes();
-        Ok(Listing(
-            rates
-                .iter()
-                .rev()
-                .map(|r| convert::bar(r, offset))
-                .collect(),
-        ))
+        // The terminal gives the oldest bar first; the answer starts with the newest.
+        rates.reverse();
+        Ok(Listing::mapped(&rates, |r| convert::bar(r, offset)))
     }
 
     /// The margin the broker would require for a hypothetical order, in the deposit
