@@ -23,6 +23,9 @@ use tokio::sync::oneshot;
 /// writer starts while most of a large message is still being serialised.
 const CHUNK: usize = 64 * 1024;
 
+/// Most messages are a few hundred bytes: the first buffer starts small and grows.
+const FIRST: usize = 4096;
+
 enum Job {
     Bytes(Vec<u8>),
     /// Answers once everything queued before it is written (or has failed).
@@ -54,7 +57,7 @@ impl Output {
             let queue = self.lock();
             let mut chunks = Chunks {
                 queue: &queue,
-                buf: Vec::with_capacity(CHUNK),
+                buf: Vec::with_capacity(FIRST),
             };
             serde_json::to_writer(&mut chunks, &message)?;
             chunks.buf.push(b'\n');
@@ -91,7 +94,7 @@ struct Chunks<'a> {
 
 impl Chunks<'_> {
     fn ship(&mut self) -> io::Result<()> {
-        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        let full = std::mem::take(&mut self.buf);
         self.queue.send(Job::Bytes(full)).map_err(|_| closed())
     }
 }
@@ -102,6 +105,9 @@ impl Write for Chunks<'_> {
         Ok(data.len())
     }
     fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        if self.buf.capacity() == 0 {
+            self.buf.reserve(CHUNK + data.len());
+        }
         self.buf.extend_from_slice(data);
         if self.buf.len() >= CHUNK {
             self.ship()?;
