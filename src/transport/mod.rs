@@ -2,4 +2,5 @@
 
 pub mod guard;
 pub mod output;
+pub mod split;
 pub mod stdio;

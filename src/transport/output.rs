@@ -53,13 +53,24 @@ impl Output {
     /// Serialises `message` as one JSON line and writes it. The message itself is dropped
     /// only after its bytes are out.
     pub async fn send<T: Serialize>(&self, message: T) -> io::Result<()> {
+        self.send_with(message, |out, m| Ok(serde_json::to_writer(out, m)?))
+            .await
+    }
+
+    /// [`Output::send`] with the serialisation done by `write`, which must write exactly
+    /// one JSON value.
+    pub async fn send_with<T>(
+        &self,
+        message: T,
+        write: impl FnOnce(&mut Chunks<'_>, &T) -> io::Result<()>,
+    ) -> io::Result<()> {
         let done = {
             let queue = self.lock();
             let mut chunks = Chunks {
                 queue: &queue,
                 buf: Vec::with_capacity(FIRST),
             };
-            serde_json::to_writer(&mut chunks, &message)?;
+            write(&mut chunks, &message)?;
             chunks.buf.push(b'\n');
             chunks.ship()?;
             let (tx, rx) = oneshot::channel();
@@ -87,7 +98,7 @@ fn closed() -> io::Error {
 }
 
 /// The serialiser's writer: fills a chunk, queues it, starts the next.
-struct Chunks<'a> {
+pub struct Chunks<'a> {
     queue: &'a Sender<Job>,
     buf: Vec<u8>,
 }

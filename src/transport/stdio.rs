@@ -23,6 +23,7 @@ use tokio::io::{AsyncRead, AsyncWrite, Stdin};
 
 use super::guard::LineGuard;
 use super::output::Output;
+use super::split;
 
 /// The MCP server's stdio transport.
 pub struct StdioTransport<R: AsyncRead> {
@@ -52,7 +53,16 @@ where
         item: TxJsonRpcMessage<RoleServer>,
     ) -> impl Future<Output = io::Result<()>> + Send + 'static {
         let out = self.out.clone();
-        async move { out.send(item).await }
+        async move {
+            let mut item = item;
+            match split::take(&mut item) {
+                Some(halves) => {
+                    out.send_with((item, halves), |w, (m, h)| split::write(w, m, h))
+                        .await
+                }
+                None => out.send(item).await,
+            }
+        }
     }
 
     fn receive(&mut self) -> impl Future<Output = Option<RxJsonRpcMessage<RoleServer>>> + Send {

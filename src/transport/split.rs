@@ -1,0 +1,157 @@
+//! Serialising a large tool answer on two threads.
+//!
+//! A list answer carries its elements twice: as text blocks (`content`) and as
+//! `structuredContent`, two halves of about the same size (5,000 bars: 0.9 MB each). They
+//! are serialised at the same time, one on a helper thread, and joined into the envelope,
+//! which is serialised with placeholders in their place: `"content":[]` and
+//! `"structuredContent":null`. Those two byte strings cannot occur earlier in the line: the
+//! fields before them (`jsonrpc`, `id`, `resultType`) are numbers or strings, and inside a
+//! JSON string every `"` is escaped. The result is byte for byte what serialising the whole
+//! message at once gives (a test checks it).
+
+use std::io::{self, Write};
+
+use rmcp::model::{ContentBlock, ServerJsonRpcMessage, ServerResult};
+use serde_json::Value;
+
+/// Answers with at least this many content blocks are split.
+pub const SPLIT_FROM: usize = 1024;
+
+const CONTENT_MARK: &[u8] = br#""content":[]"#;
+const STRUCTURED_MARK: &[u8] = br#""structuredContent":null"#;
+
+/// The two halves of a large answer, taken out of its message.
+pub struct Halves {
+    content: Vec<ContentBlock>,
+    structured: Value,
+}
+
+/// Takes the halves out of `message` if it is a large tool answer with both.
+pub fn take(message: &mut ServerJsonRpcMessage) -> Option<Halves> {
+    let ServerJsonRpcMessage::Response(response) = message else {
+        return None;
+    };
+    let ServerResult::CallToolResult(result) = &mut response.result else {
+        return None;
+    };
+    if result.content.len() < SPLIT_FROM || result.structured_content.is_none() {
+        return None;
+    }
+    let content = std::mem::take(&mut result.content);
+    let structured = result.structured_content.replace(Value::Null)?;
+    Some(Halves {
+        content,
+        structured,
+    })
+}
+
+/// Writes `message`, whose halves were taken out, with the halves back in their places.
+pub fn write(
+    out: &mut impl Write,
+    message: &ServerJsonRpcMessage,
+    halves: &Halves,
+) -> io::Result<()> {
+    let envelope = serde_json::to_vec(message)?;
+    let (content, structured) = std::thread::scope(|scope| {
+        let content = scope.spawn(|| serde_json::to_vec(&halves.content));
+        let structured = serde_json::to_vec(&halves.structured);
+        let content = content
+            .join()
+            .unwrap_or_else(|_| Err(serde::ser::Error::custom("serialising the answer panicked")));
+        (content, structured)
+    });
+    let (content, structured) = (content?, structured?);
+    let at_content = find(&envelope, CONTENT_MARK).ok_or_else(|| misplaced("content"))?;
+    let at_structured =
+        find(&envelope, STRUCTURED_MARK).ok_or_else(|| misplaced("structuredContent"))?;
+    if at_structured < at_content + CONTENT_MARK.len() {
+        return Err(misplaced("structuredContent"));
+    }
+    let content_value = at_content + CONTENT_MARK.len() - 2;
+    let structured_value = at_structured + STRUCTURED_MARK.len() - 4;
+    out.write_all(&envelope[..content_value])?;
+    out.write_all(&content)?;
+    out.write_all(&envelope[content_value + 2..structured_value])?;
+    out.write_all(&structured)?;
+    out.write_all(&envelope[structured_value + 4..])
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn misplaced(field: &str) -> io::Error {
+    io::Error::other(format!(
+        "the answer's {field} field was not where it belongs"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use rmcp::model::{CallToolResult, JsonRpcResponse, NumberOrString, RequestId};
+    use serde_json::json;
+
+    use super::*;
+
+    fn answer(id: RequestId, n: usize) -> ServerJsonRpcMessage {
+        let items: Vec<Value> = (0..n)
+            .map(|i| json!({"i": i, "text": format!("\"quoted\" {i}\n")}))
+            .collect();
+        let mut result = CallToolResult::success(
+            items
+                .iter()
+                .map(|v| ContentBlock::text(v.to_string()))
+                .collect(),
+        );
+        result.structured_content = Some(json!({ "result": items }));
+        ServerJsonRpcMessage::Response(JsonRpcResponse {
+            jsonrpc: Default::default(),
+            id,
+            result: ServerResult::CallToolResult(result),
+        })
+    }
+
+    #[test]
+    fn a_split_answer_is_byte_for_byte_the_whole_serialisation() {
+        let ids = [
+            RequestId::Number(7),
+            RequestId::String("plain".into()),
+            // Ids that spell the markers must not be taken for them.
+            RequestId::String(r#""content":[]"#.into()),
+            RequestId::String(r#"x","structuredContent":null,"#.into()),
+        ];
+        for id in ids {
+            let mut message = answer(id.clone(), SPLIT_FROM + 3);
+            let whole = serde_json::to_vec(&message).unwrap();
+            let halves = take(&mut message).expect("large enough to split");
+            let mut split = Vec::new();
+            write(&mut split, &message, &halves).unwrap();
+            assert_eq!(
+                String::from_utf8(split).unwrap(),
+                String::from_utf8(whole).unwrap(),
+                "{id:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn small_answers_errors_and_answers_without_structure_stay_whole() {
+        let mut small = answer(RequestId::Number(1), SPLIT_FROM - 1);
+        assert!(take(&mut small).is_none());
+
+        let mut unstructured = answer(RequestId::Number(2), SPLIT_FROM);
+        if let ServerJsonRpcMessage::Response(r) = &mut unstructured
+            && let ServerResult::CallToolResult(c) = &mut r.result
+        {
+            c.structured_content = None;
+        }
+        assert!(take(&mut unstructured).is_none());
+
+        let mut other = ServerJsonRpcMessage::Response(JsonRpcResponse {
+            jsonrpc: Default::default(),
+            id: NumberOrString::Number(3),
+            result: ServerResult::empty(()),
+        });
+        assert!(take(&mut other).is_none());
+    }
+}
