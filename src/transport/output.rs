@@ -110,6 +110,16 @@ impl Chunks<'_> {
     }
 }
 
+impl Chunks<'_> {
+    /// Queues `bytes` after what was written so far, without copying them.
+    pub fn put_owned(&mut self, bytes: Vec<u8>) -> io::Result<()> {
+        if !self.buf.is_empty() {
+            self.ship()?;
+        }
+        self.queue.send(Job::Bytes(bytes)).map_err(|_| closed())
+    }
+}
+
 impl Write for Chunks<'_> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         self.write_all(data)?;

@@ -57,8 +57,12 @@ where
             let mut item = item;
             match split::take(&mut item) {
                 Some(halves) => {
-                    out.send_with((item, halves), |w, (m, h)| split::write(w, m, h))
-                        .await
+                    out.send_with((item, halves), |w, (m, h)| {
+                        split::pieces(m, h)?
+                            .into_iter()
+                            .try_for_each(|piece| w.put_owned(piece))
+                    })
+                    .await
                 }
                 None => out.send(item).await,
             }
