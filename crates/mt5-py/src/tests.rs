@@ -43,6 +43,12 @@ def accept(*args, **kwargs):
 def echo(*args, **kwargs):
     return (list(args), kwargs)
 
+def hexes(*args):
+    return [float.hex(a) for a in args]
+
+def from_hex(*texts):
+    return [float.fromhex(t) for t in texts]
+
 def stdout_is_stderr():
     import sys
     return sys.stdout is sys.stderr
@@ -153,6 +159,27 @@ fn requests_drive_a_real_interpreter_through_the_c_abi() {
         json!({"ok": [["s", 3, 1.0, true, null], {"login": 5, "d": {"k": [1]}}]})
     );
 
+    // Doubles cross both ways bit for bit: 17 significant digits parse back exactly
+    // (serde_json's `float_roundtrip`), into Python and out of it.
+    let doubles = [
+        0.022933877151503638,
+        2.0173847075682887e-17,
+        1081.2300000000002,
+        1.575464701838822e-177,
+    ];
+    let r = call("hexes", "value", json!(doubles), &[]);
+    let expected: Vec<String> = doubles.iter().map(|d| python_hex(*d)).collect();
+    assert_eq!(r["ok"], json!(expected), "request direction");
+    let r = call("from_hex", "value", json!(expected), &[]);
+    let back: Vec<u64> = r["ok"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap().to_bits())
+        .collect();
+    let want: Vec<u64> = doubles.iter().map(|d| d.to_bits()).collect();
+    assert_eq!(back, want, "reply direction");
+
     // None and a False flag carry last_error() read in the same request.
     let r = call("nothing", "records", json!(["gone"]), &[]);
     assert_eq!(r, json!({"null": {"code": -4, "message": "gone"}}));
@@ -223,6 +250,14 @@ fn requests_drive_a_real_interpreter_through_the_c_abi() {
     start(&dir, "abi_test_broken");
     let r = call("record", "record", json!([]), &[]);
     assert_eq!(r["err"]["kind"], "import_failed", "{r}");
+}
+
+/// `float.hex()` of a normal, positive double: `0x1.<13 hex digits>p<exp>`.
+fn python_hex(d: f64) -> String {
+    assert!(d.is_normal() && d > 0.0);
+    let bits = d.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    format!("0x1.{:013x}p{exp:+}", bits & ((1u64 << 52) - 1))
 }
 
 /// The build interpreter, or `MT5PY_TEST_PYTHON` (a venv of the same version, e.g. one with
