@@ -10,8 +10,8 @@
 use serde_json::{Map, Value};
 
 use crate::terminal::{
-    AccountInfo, Deal, LastError, Order, OrderCheckResult, OrderSendResult, Position, Rate,
-    SymbolInfo, TerminalInfo, Tick, TradeRequest,
+    AccountInfo, Deal, LastError, Order, OrderCheckResult, OrderSendResult, Position, SymbolInfo,
+    TerminalInfo, Tick, TradeRequest,
 };
 
 /// Read access to one record with upstream's defaults.
@@ -138,9 +138,18 @@ reader!(tick, TICK => Tick {
     }
 });
 
-reader!(rate, RATE => Rate {
-    time: i, open: f, high: f, low: f, close: f, tick_volume: i, spread: i, real_volume: i,
-});
+/// The names of a bar's fields, in the order a positional row holds them (the bars
+/// themselves come back packed, see `packed`).
+pub const RATE: &[&str] = &[
+    "time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "tick_volume",
+    "spread",
+    "real_volume",
+];
 
 reader!(position, POSITION => Position {
     ticket: i, time: i, time_msc: i, time_update: i, kind as "type": i, magic: i,
