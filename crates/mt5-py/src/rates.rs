@@ -112,7 +112,7 @@ pub fn pack(bytes: &[u8], itemsize: usize, fields: &[Field]) -> Result<Vec<u8>, 
             ));
         }
         if let Some(slot) = slot_of(&f.name) {
-            used.push((slot, f));
+            used.push(Move::of(slot, f));
         }
     }
     let rows = bytes.len() / itemsize;
@@ -121,11 +121,64 @@ pub fn pack(bytes: &[u8], itemsize: usize, fields: &[Field]) -> Result<Vec<u8>, 
         .chunks_exact(itemsize)
         .zip(out.chunks_exact_mut(ROW_SIZE))
     {
-        for (slot, f) in &used {
-            store(packed, *slot, scalar(&row[f.offset..f.offset + f.size], f));
+        for m in &used {
+            m.apply(row, packed);
         }
     }
     Ok(out)
+}
+
+/// How one source field reaches its slot. The library's own dtype (little-endian `<i8`,
+/// `<f8`, `<u8`, `<i4`) takes the direct moves; anything else goes through [`scalar`].
+enum Move<'a> {
+    Copy { from: usize, to: usize },
+    U64 { from: usize, to: usize },
+    I32 { from: usize, to: usize },
+    Any { slot: Slot, field: &'a Field },
+}
+
+impl<'a> Move<'a> {
+    fn of(slot: Slot, f: &'a Field) -> Self {
+        let from = f.offset;
+        match (slot, f.kind, f.size, f.big_endian) {
+            (Slot::Float(to), 'f', 8, false) | (Slot::Int(to), 'i', 8, false) => {
+                Move::Copy { from, to }
+            }
+            (Slot::Int(to), 'u', 8, false) => Move::U64 { from, to },
+            (Slot::Int(to), 'i', 4, false) => Move::I32 { from, to },
+            _ => Move::Any { slot, field: f },
+        }
+    }
+
+    /// `row` holds the field (checked by `pack`), `out` is one packed bar.
+    fn apply(&self, row: &[u8], out: &mut [u8]) {
+        match *self {
+            Move::Copy { from, to } => out[to..to + 8].copy_from_slice(&row[from..from + 8]),
+            Move::U64 { from, to } => {
+                let v = u64::from_le_bytes(word(row, from));
+                out[to..to + 8]
+                    .copy_from_slice(&i64::try_from(v).unwrap_or(i64::MAX).to_le_bytes());
+            }
+            Move::I32 { from, to } => {
+                let mut w = [0u8; 4];
+                w.copy_from_slice(&row[from..from + 4]);
+                out[to..to + 8].copy_from_slice(&i64::from(i32::from_le_bytes(w)).to_le_bytes());
+            }
+            Move::Any { slot, field } => {
+                store(
+                    out,
+                    slot,
+                    scalar(&row[field.offset..field.offset + field.size], field),
+                );
+            }
+        }
+    }
+}
+
+fn word(b: &[u8], at: usize) -> [u8; 8] {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[at..at + 8]);
+    w
 }
 
 fn scalar(raw: &[u8], f: &Field) -> Num {
@@ -388,6 +441,36 @@ mod tests {
         assert_eq!(int_at(&packed, 1, 0), 1_700_000_060);
         assert_eq!(float_at(&packed, 1, 32), 1.155);
         assert_eq!(int_at(&packed, 1, 40), i64::MAX, "u64 saturates");
+    }
+
+    #[test]
+    fn direct_moves_agree_with_the_general_conversion() {
+        let fields = mt5_rate_fields();
+        let rows = [
+            row(
+                -1,
+                [f64::NAN, -0.0, 1e300, 5e-324],
+                u64::MAX,
+                i32::MIN,
+                1 << 63,
+            ),
+            row(i64::MAX, [1.1, 2.2, 3.3, 4.4], 0, -1, (1 << 63) - 1),
+        ];
+        for r in rows {
+            for f in &fields {
+                let slot = slot_of(&f.name).unwrap();
+                let direct = Move::of(slot, f);
+                assert!(
+                    !matches!(direct, Move::Any { .. }),
+                    "{} takes a direct move",
+                    f.name
+                );
+                let (mut a, mut b) = ([0u8; ROW_SIZE], [0u8; ROW_SIZE]);
+                direct.apply(&r, &mut a);
+                Move::Any { slot, field: f }.apply(&r, &mut b);
+                assert_eq!(a, b, "{}", f.name);
+            }
+        }
     }
 
     #[test]
