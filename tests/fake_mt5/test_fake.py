@@ -220,6 +220,71 @@ def test_every_h1_bar_is_the_aggregate_of_its_m1_bars(mt5):
     assert (back == h1s).all()
 
 
+def uncached(symbol: str, tf: int, ms: int, pos: int, count: int) -> np.ndarray:
+    """copy_rates_from_pos as a brand-new terminal answers it: the bar starts walked back one
+    by one, every bar built at `ms` by `Market.bars`, no history involved."""
+    m, i = M._market.Market(42), cat.INDEX[symbol]
+    k_last = m.newest_tick(i, ms)
+    bs = m.bar_start(tf, k_last + OFFSET)
+    for _ in range(pos):
+        bs = m.bar_before(tf, bs)
+    floor = m.bar_start(tf, cat.HISTORY_START_BROKER_S)
+    starts = []
+    while bs >= floor and len(starts) < count:
+        starts.append(bs)
+        bs = m.bar_before(tf, bs)
+    return m.bars(i, tf, starts[::-1], k_last)
+
+
+@pytest.mark.parametrize(
+    "tf, count",
+    [
+        (M.TIMEFRAME_M1, 300),
+        (M.TIMEFRAME_M15, 200),
+        (M.TIMEFRAME_H1, 50),
+        (M.TIMEFRAME_D1, 8),
+        (M.TIMEFRAME_W1, 3),
+        (M.TIMEFRAME_MN1, 2),
+    ],
+)
+def test_bars_served_from_the_history_equal_freshly_built_ones(mt5, clock, control, tf, count):
+    seen = []
+    # Within a minute, across minute (and for M1 bar) boundaries, a jump ahead, then the
+    # clock moved back by removing a time shift: every answer is bit for bit the bars a
+    # fresh terminal builds at that instant.
+    for step, shift in [(0, 0), (20, 0), (45, 0), (61, 0), (0, 7_200), (0, 0), (1, 0)]:
+        clock.advance(step)
+        control.set(time_shift_seconds=shift)
+        got = mt5.copy_rates_from_pos("EURUSD", tf, 0, count)
+        now = clock.ms + shift * 1000
+        assert got.tobytes() == uncached("EURUSD", tf, now, 0, count).tobytes(), (step, shift)
+        seen.append(int(got["time"][-1]))
+    if tf == M.TIMEFRAME_M1:
+        assert seen[1] < seen[2] < seen[3], "new M1 bars opened"
+    assert M._api.T.market._history.rows((cat.INDEX["EURUSD"], tf)) > 0, "closed bars were kept"
+    # A request reaching past the kept run (older bars, a start position) still agrees.
+    got = mt5.copy_rates_from_pos("EURUSD", tf, 1, 2 * count)
+    assert got.tobytes() == uncached("EURUSD", tf, clock.ms, 1, 2 * count).tobytes()
+    # The caller owns the returned array: changing it does not change the next answer.
+    got["close"] = 0
+    again = mt5.copy_rates_from_pos("EURUSD", tf, 1, 2 * count)
+    assert again.tobytes() == uncached("EURUSD", tf, clock.ms, 1, 2 * count).tobytes()
+
+
+def test_the_bar_history_is_bounded(mt5, monkeypatch):
+    from MetaTrader5 import _history
+
+    monkeypatch.setattr(_history, "TOTAL_ROWS_LIMIT", 3_000)
+    history = M._api.T.market._history
+    for symbol in ("EURUSD", "GBPUSD", "USDJPY"):
+        assert len(mt5.copy_rates_from_pos(symbol, M.TIMEFRAME_M1, 0, 1_400)) == 1_400
+    assert history._total <= 3_000
+    assert history.rows((cat.INDEX["EURUSD"], M.TIMEFRAME_M1)) == 0, "least recently used went"
+    assert history.rows((cat.INDEX["USDJPY"], M.TIMEFRAME_M1)) == 1_399, "the forming bar is not kept"
+    mt5.copy_rates_from_pos("USDJPY", M.TIMEFRAME_M1, 0, 10)
+    assert history.rows((cat.INDEX["USDJPY"], M.TIMEFRAME_M1)) == 1_399, "a smaller request keeps the run"
+
+
 def test_rates_errors_set_last_error(mt5):
     assert mt5.copy_rates_from_pos("NOPE", M.TIMEFRAME_M1, 0, 10) is None
     assert mt5.last_error() == (-4, "Terminal: Not found")

@@ -8,8 +8,9 @@
 //! * `mt5py_abi_version() -> u32`: [`ABI_VERSION`]; the loader refuses any other number.
 //! * `mt5py_build_python() -> *const c_char`: the `major.minor` this library was built for
 //!   (the loader also finds it in the file before opening it, see [`BUILD_MARKER`]).
-//! * `mt5py_request(ptr, len, *out_len) -> *mut u8`: one JSON request in, one JSON reply
-//!   out; the reply is freed with `mt5py_free(ptr, len)`.
+//! * `mt5py_request(ptr, len, *out_len) -> *mut u8`: one JSON request in, one reply out
+//!   (JSON, plus a binary tail for bars, below); the reply is freed with
+//!   `mt5py_free(ptr, len)`.
 //!
 //! Requests (`op`):
 //! * `start {executable, module, bridge: {host, port} | null}`: initialise the interpreter
@@ -22,6 +23,33 @@
 //! Replies: `{"ok": value}`, `{"null": {"code", "message"}}` when the library returned
 //! `None` (or `False` for a `flag` shape) with `last_error()` read in the same request, or
 //! `{"err": {"kind", "message"}}`.
+//!
+//! Bars do not travel as JSON: parsing one object per bar cost more than everything else
+//! in a 5,000-bar request. A successful `rates` call replies with a JSON header, one NUL
+//! byte, then the bars packed as fixed records (the JSON text never contains a raw NUL:
+//! control characters in strings are escaped, so the first NUL ends it):
+//!
+//! ```text
+//! {"ok":{"rows":N,"row_size":64}} 0x00 <N × 64 bytes>
+//! ```
+//!
+//! Each record is 64 bytes, little endian, no padding, oldest bar first as the library
+//! returns them:
+//!
+//! | offset | field         | type |
+//! |-------:|---------------|------|
+//! |      0 | `time`        | i64 (broker epoch seconds) |
+//! |      8 | `open`        | f64 |
+//! |     16 | `high`        | f64 |
+//! |     24 | `low`         | f64 |
+//! |     32 | `close`       | f64 |
+//! |     40 | `tick_volume` | i64 (an unsigned value above `i64::MAX` saturates) |
+//! |     48 | `spread`      | i64 |
+//! |     56 | `real_volume` | i64 (saturates like `tick_volume`) |
+//!
+//! Doubles keep their exact bits, NaN and infinities included. A field the library's row
+//! lacks is 0. `null` and `err` replies to a `rates` call have no tail. The reader must
+//! check `row_size` and that the tail is exactly `rows × row_size` bytes.
 //!
 //! Every export catches panics: unwinding across `extern "C"` would abort the server.
 //! Every request must come from one and the same OS thread (the MetaTrader5 extension keeps
@@ -42,13 +70,13 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use serde_json::Value;
 
 /// Bumped whenever a request, reply or export changes meaning.
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Searched for in the file by the loader *before* opening it: opening a library linked to
 /// `libpython3.11` fails outright when only 3.12 is installed (on Windows without naming
 /// the missing DLL), and this lets the error name both versions. Keep `abi=` equal to
 /// [`ABI_VERSION`] (a test checks it).
-const MARKER: &str = concat!("mt5-mcp-py:python=", env!("MT5PY_BUILD_PYTHON"), ";abi=1;");
+const MARKER: &str = concat!("mt5-mcp-py:python=", env!("MT5PY_BUILD_PYTHON"), ";abi=2;");
 
 const fn bytes_of<const N: usize>(s: &str) -> [u8; N] {
     let b = s.as_bytes();
@@ -92,12 +120,14 @@ pub unsafe extern "C" fn mt5py_request(req: *const u8, len: usize, out_len: *mut
             // SAFETY: the caller guarantees `len` readable bytes at `req`.
             unsafe { std::slice::from_raw_parts(req, len) }
         };
-        handle(bytes).to_string()
+        handle(bytes).encode()
     }))
     .unwrap_or_else(|payload| {
-        reply::err("panic", reply::panic_message(payload.as_ref())).to_string()
+        reply::err("panic", reply::panic_message(payload.as_ref()))
+            .to_string()
+            .into_bytes()
     });
-    let out = encoded.into_bytes().into_boxed_slice();
+    let out = encoded.into_boxed_slice();
     if !out_len.is_null() {
         // SAFETY: the caller guarantees a writable `usize`.
         unsafe { *out_len = out.len() };
@@ -121,15 +151,15 @@ pub unsafe extern "C" fn mt5py_free(ptr: *mut u8, len: usize) {
     }));
 }
 
-fn handle(bytes: &[u8]) -> Value {
+fn handle(bytes: &[u8]) -> reply::Reply {
     let req: Value = match serde_json::from_slice(bytes) {
         Ok(v) => v,
-        Err(e) => return reply::err("bad_request", format!("request is not JSON: {e}")),
+        Err(e) => return reply::err("bad_request", format!("request is not JSON: {e}")).into(),
     };
     match req.get("op").and_then(Value::as_str) {
-        Some("start") => session::start(&req),
+        Some("start") => session::start(&req).into(),
         Some("call") => session::call(&req),
-        other => reply::err("bad_request", format!("unknown op {other:?}")),
+        other => reply::err("bad_request", format!("unknown op {other:?}")).into(),
     }
 }
 

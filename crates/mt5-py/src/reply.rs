@@ -1,8 +1,43 @@
-//! The three reply shapes of the boundary (see the crate docs).
+//! The three reply shapes of the boundary, and the binary tail of packed bars (see the
+//! crate docs).
 
 use pyo3::prelude::*;
 use pyo3::types::PyTypeMethods;
 use serde_json::{Value, json};
+
+/// One reply: the JSON text, then, for packed bars only, a NUL and the records.
+pub struct Reply {
+    pub json: Value,
+    pub tail: Option<Vec<u8>>,
+}
+
+impl From<Value> for Reply {
+    fn from(json: Value) -> Self {
+        Reply { json, tail: None }
+    }
+}
+
+impl Reply {
+    /// `{"ok": {"rows", "row_size"}}` and the records.
+    pub fn packed(records: Vec<u8>, row_size: usize) -> Self {
+        Reply {
+            json: ok(json!({ "rows": records.len() / row_size, "row_size": row_size })),
+            tail: Some(records),
+        }
+    }
+
+    /// The bytes handed across the boundary. serde_json escapes every control character
+    /// inside strings, so the JSON text holds no NUL and the first one ends it.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = self.json.to_string().into_bytes();
+        if let Some(tail) = &self.tail {
+            out.reserve_exact(1 + tail.len());
+            out.push(0);
+            out.extend_from_slice(tail);
+        }
+        out
+    }
+}
 
 pub fn ok(value: Value) -> Value {
     json!({ "ok": value })

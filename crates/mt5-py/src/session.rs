@@ -11,7 +11,7 @@
 //! * `flag`: a boolean where `False` means failure (`initialize`, `symbol_select`);
 //! * `record` / `records`: one or a sequence of namedtuples, read by the attribute names in
 //!   `fields`;
-//! * `rates`: bars (see `rates`).
+//! * `rates`: bars, packed into the reply's binary tail (see `rates`).
 //!
 //! `None` (and `False` for `flag`) is answered with `last_error()` read inside the same
 //! request, before anything else can touch the library.
@@ -23,7 +23,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use serde_json::Value;
 
-use crate::reply::{self, describe};
+use crate::reply::{self, Reply, describe};
 use crate::{convert, interp, rates};
 
 struct Bridge {
@@ -80,13 +80,13 @@ pub fn start(req: &Value) -> Value {
     }
 }
 
-pub fn call(req: &Value) -> Value {
+pub fn call(req: &Value) -> Reply {
     let mut guard = session();
     let Some(target) = guard.as_mut() else {
-        return reply::err("not_started", "the interpreter has not been started");
+        return reply::err("not_started", "the interpreter has not been started").into();
     };
     let Some(name) = req.get("fn").and_then(Value::as_str) else {
-        return reply::err("bad_request", "call needs `fn`");
+        return reply::err("bad_request", "call needs `fn`").into();
     };
     let shape = req.get("shape").and_then(Value::as_str).unwrap_or("value");
     let fields: Vec<String> = req
@@ -101,7 +101,7 @@ pub fn call(req: &Value) -> Value {
     Python::attach(|py| {
         let lib = match target.open(py) {
             Ok(lib) => lib,
-            Err(reply) => return reply,
+            Err(reply) => return reply.into(),
         };
         let outcome = (|| -> PyResult<Bound<'_, PyAny>> {
             let func = lib.getattr(name)?;
@@ -116,29 +116,40 @@ pub fn call(req: &Value) -> Value {
             Ok(r) => r,
             Err(e) => {
                 target.after_exception(py, &e);
-                return reply::err("exception", format!("{name}() raised {}", describe(py, &e)));
+                let why = format!("{name}() raised {}", describe(py, &e));
+                return reply::err("exception", why).into();
             }
         };
         let empty = result.is_none() || (shape == "flag" && !result.is_truthy().unwrap_or(false));
         if empty {
-            return last_error(py, &lib, name);
+            return last_error(py, &lib, name).into();
         }
         let converted = match shape {
             "flag" => Ok(Value::Bool(true)),
             "value" => convert::value(&result),
             "record" => convert::record(&result, &fields),
             "records" => convert::records(&result, &fields),
-            "rates" => rates::convert(&result, &fields),
-            other => return reply::err("bad_request", format!("unknown shape {other:?}")),
+            "rates" => {
+                return match rates::convert(&result, &fields) {
+                    Ok(records) => Reply::packed(records, rates::ROW_SIZE),
+                    Err(e) => unexpected(name, e).into(),
+                };
+            }
+            other => return reply::err("bad_request", format!("unknown shape {other:?}")).into(),
         };
         match converted {
             Ok(v) => reply::ok(v),
-            Err(e) => reply::err(
-                "conversion",
-                format!("{name}() returned something unexpected: {e}"),
-            ),
+            Err(e) => unexpected(name, e),
         }
+        .into()
     })
+}
+
+fn unexpected(name: &str, e: String) -> Value {
+    reply::err(
+        "conversion",
+        format!("{name}() returned something unexpected: {e}"),
+    )
 }
 
 fn last_error(py: Python<'_>, lib: &Bound<'_, PyAny>, name: &str) -> Value {

@@ -43,6 +43,12 @@ def accept(*args, **kwargs):
 def echo(*args, **kwargs):
     return (list(args), kwargs)
 
+def hexes(*args):
+    return [float.hex(a) for a in args]
+
+def from_hex(*texts):
+    return [float.fromhex(t) for t in texts]
+
 def stdout_is_stderr():
     import sys
     return sys.stdout is sys.stderr
@@ -68,6 +74,21 @@ class StructuredRates:
     def tobytes(self):
         return struct.pack("<qdi4x", 60, 1.25, -2) + struct.pack("<qdi4x", 120, 1.5, 7)
 
+Bar = collections.namedtuple("Bar", "time close tick_volume spread real_volume")
+
+def dict_and_record_rates():
+    return [
+        {"time": 60, "open": 1.25, "close": 2, "tick_volume": 5.0, "spread": None},
+        {"time": -120, "open": float("nan"), "high": float("inf"), "tick_volume": 2**70},
+        Bar(180, 1.5, 7, True, 9),
+    ]
+
+def no_rates():
+    return ()
+
+def bad_rates():
+    return [(60, 1.0, 1.0, 1.0, "1.0", 0, 0, 0)]
+
 def structured_rates():
     return StructuredRates()
 
@@ -83,20 +104,65 @@ def numpy_scalars():
     return (np.int64(5), np.float64(0.25), np.bool_(True))
 "#;
 
-fn request(req: Value) -> Value {
+/// The JSON part of a reply and, when present, the binary tail after its NUL.
+fn request_raw(req: Value) -> (Value, Option<Vec<u8>>) {
     let text = req.to_string();
     let mut len = 0usize;
     // SAFETY: a valid buffer and out pointer; the reply is freed right after reading it.
-    unsafe {
+    let reply = unsafe {
         let ptr = mt5py_request(text.as_ptr(), text.len(), &mut len);
         let reply = std::slice::from_raw_parts(ptr, len).to_vec();
         mt5py_free(ptr, len);
-        serde_json::from_slice(&reply).expect("reply is JSON")
+        reply
+    };
+    match reply.iter().position(|b| *b == 0) {
+        Some(nul) => (
+            serde_json::from_slice(&reply[..nul]).expect("header is JSON"),
+            Some(reply[nul + 1..].to_vec()),
+        ),
+        None => (serde_json::from_slice(&reply).expect("reply is JSON"), None),
     }
+}
+
+fn request(req: Value) -> Value {
+    let (json, tail) = request_raw(req);
+    assert_eq!(tail, None, "only bars have a binary tail: {json}");
+    json
 }
 
 fn call(name: &str, shape: &str, args: Value, fields: &[&str]) -> Value {
     request(json!({"op": "call", "fn": name, "shape": shape, "args": args, "fields": fields}))
+}
+
+/// One packed bar, read back by the documented offsets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Bar {
+    time: i64,
+    ohlc: [f64; 4],
+    tick_volume: i64,
+    spread: i64,
+    real_volume: i64,
+}
+
+/// A `rates` call: the header must describe the tail exactly.
+fn bars(name: &str, fields: &[&str]) -> Vec<Bar> {
+    let (json, tail) = request_raw(
+        json!({"op": "call", "fn": name, "shape": "rates", "args": [], "fields": fields}),
+    );
+    let tail = tail.unwrap_or_else(|| panic!("{name}: no tail in {json}"));
+    assert_eq!(json["ok"]["row_size"], 64, "{json}");
+    let rows = json["ok"]["rows"].as_u64().unwrap() as usize;
+    assert_eq!(tail.len(), rows * 64, "{json}");
+    let word = |r: &[u8], at: usize| -> [u8; 8] { r[at..at + 8].try_into().unwrap() };
+    tail.chunks_exact(64)
+        .map(|r| Bar {
+            time: i64::from_le_bytes(word(r, 0)),
+            ohlc: [8, 16, 24, 32].map(|at| f64::from_le_bytes(word(r, at))),
+            tick_volume: i64::from_le_bytes(word(r, 40)),
+            spread: i64::from_le_bytes(word(r, 48)),
+            real_volume: i64::from_le_bytes(word(r, 56)),
+        })
+        .collect()
 }
 
 fn start(dir: &Path, module: &str) -> Value {
@@ -153,6 +219,27 @@ fn requests_drive_a_real_interpreter_through_the_c_abi() {
         json!({"ok": [["s", 3, 1.0, true, null], {"login": 5, "d": {"k": [1]}}]})
     );
 
+    // Doubles cross both ways bit for bit: 17 significant digits parse back exactly
+    // (serde_json's `float_roundtrip`), into Python and out of it.
+    let doubles = [
+        0.022933877151503638,
+        2.0173847075682887e-17,
+        1081.2300000000002,
+        1.575464701838822e-177,
+    ];
+    let r = call("hexes", "value", json!(doubles), &[]);
+    let expected: Vec<String> = doubles.iter().map(|d| python_hex(*d)).collect();
+    assert_eq!(r["ok"], json!(expected), "request direction");
+    let r = call("from_hex", "value", json!(expected), &[]);
+    let back: Vec<u64> = r["ok"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap().to_bits())
+        .collect();
+    let want: Vec<u64> = doubles.iter().map(|d| d.to_bits()).collect();
+    assert_eq!(back, want, "reply direction");
+
     // None and a False flag carry last_error() read in the same request.
     let r = call("nothing", "records", json!(["gone"]), &[]);
     assert_eq!(r, json!({"null": {"code": -4, "message": "gone"}}));
@@ -191,20 +278,60 @@ fn requests_drive_a_real_interpreter_through_the_c_abi() {
         "spread",
         "real_volume",
     ];
-    let r = call("tuple_rates", "rates", json!([]), &f);
-    assert_eq!(r["ok"][1]["time"], 120);
-    assert_eq!(r["ok"][1]["close"], 2.0);
-    assert_eq!(r["ok"][0]["tick_volume"], 10);
-    let r = call("structured_rates", "rates", json!([]), &f);
+    let bar = |time, ohlc, tick_volume, spread, real_volume| Bar {
+        time,
+        ohlc,
+        tick_volume,
+        spread,
+        real_volume,
+    };
     assert_eq!(
-        r,
-        json!({"ok": [{"time": 60, "close": 1.25, "spread": -2}, {"time": 120, "close": 1.5, "spread": 7}]})
+        bars("tuple_rates", &f),
+        [
+            bar(60, [1.0, 2.0, 0.5, 1.5], 10, 3, 0),
+            bar(120, [1.5, 2.5, 1.0, 2.0], 11, 4, 0)
+        ]
+    );
+    // Positions are named by the requested fields: a short field list leaves the rest 0.
+    assert_eq!(
+        bars("tuple_rates", &["time", "open"]),
+        [
+            bar(60, [1.0, 0.0, 0.0, 0.0], 0, 0, 0),
+            bar(120, [1.5, 0.0, 0.0, 0.0], 0, 0, 0)
+        ]
+    );
+    // Dicts and records by name; None and absent fields are 0; ints and floats cross over;
+    // a non-finite price keeps its bits.
+    let rows = bars("dict_and_record_rates", &f);
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0], bar(60, [1.25, 0.0, 0.0, 2.0], 5, 0, 0));
+    assert_eq!(rows[1].time, -120);
+    assert!(rows[1].ohlc[0].is_nan() && rows[1].ohlc[1] == f64::INFINITY);
+    assert_eq!(rows[1].tick_volume, i64::MAX, "an int beyond i64 saturates");
+    assert_eq!(rows[2], bar(180, [0.0, 0.0, 0.0, 1.5], 7, 1, 9));
+    assert_eq!(bars("no_rates", &f), []);
+    let r = call("bad_rates", "rates", json!([]), &f);
+    assert_eq!(r["err"]["kind"], "conversion", "{r}");
+    assert!(
+        r["err"]["message"].as_str().unwrap().contains("close"),
+        "{r}"
+    );
+    // The bulk path over a structured buffer: fields the dtype lacks stay 0.
+    assert_eq!(
+        bars("structured_rates", &f),
+        [
+            bar(60, [0.0, 0.0, 0.0, 1.25], 0, -2, 0),
+            bar(120, [0.0, 0.0, 0.0, 1.5], 0, 7, 0)
+        ]
     );
     if numpy_available() {
-        let r = call("numpy_rates", "rates", json!([]), &f);
-        assert_eq!(r["ok"][1]["time"], 120);
-        assert_eq!(r["ok"][0]["close"], 1.15);
-        assert_eq!(r["ok"][1]["real_volume"], 1);
+        assert_eq!(
+            bars("numpy_rates", &f),
+            [
+                bar(60, [1.1, 1.2, 1.0, 1.15], 5, 2, 0),
+                bar(120, [1.15, 1.3, 1.1, 1.2], 6, 3, 1)
+            ]
+        );
         let r = call("numpy_scalars", "value", json!([]), &[]);
         assert_eq!(r, json!({"ok": [5, 0.25, true]}));
     } else {
@@ -223,6 +350,14 @@ fn requests_drive_a_real_interpreter_through_the_c_abi() {
     start(&dir, "abi_test_broken");
     let r = call("record", "record", json!([]), &[]);
     assert_eq!(r["err"]["kind"], "import_failed", "{r}");
+}
+
+/// `float.hex()` of a normal, positive double: `0x1.<13 hex digits>p<exp>`.
+fn python_hex(d: f64) -> String {
+    assert!(d.is_normal() && d > 0.0);
+    let bits = d.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i64 - 1023;
+    format!("0x1.{:013x}p{exp:+}", bits & ((1u64 << 52) - 1))
 }
 
 /// The build interpreter, or `MT5PY_TEST_PYTHON` (a venv of the same version, e.g. one with

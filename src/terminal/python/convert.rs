@@ -10,8 +10,8 @@
 use serde_json::{Map, Value};
 
 use crate::terminal::{
-    AccountInfo, Deal, LastError, Order, OrderCheckResult, OrderSendResult, Position, Rate,
-    SymbolInfo, TerminalInfo, Tick, TradeRequest,
+    AccountInfo, Deal, LastError, Order, OrderCheckResult, OrderSendResult, Position, SymbolInfo,
+    TerminalInfo, Tick, TradeRequest,
 };
 
 /// Read access to one record with upstream's defaults.
@@ -138,9 +138,18 @@ reader!(tick, TICK => Tick {
     }
 });
 
-reader!(rate, RATE => Rate {
-    time: i, open: f, high: f, low: f, close: f, tick_volume: i, spread: i, real_volume: i,
-});
+/// The names of a bar's fields, in the order a positional row holds them (the bars
+/// themselves come back packed, see `packed`).
+pub const RATE: &[&str] = &[
+    "time",
+    "open",
+    "high",
+    "low",
+    "close",
+    "tick_volume",
+    "spread",
+    "real_volume",
+];
 
 reader!(position, POSITION => Position {
     ticket: i, time: i, time_msc: i, time_update: i, kind as "type": i, magic: i,
@@ -330,6 +339,48 @@ mod tests {
         assert_eq!(last_error(&json!([-10004, "No IPC"])).unwrap().code, -10004);
         assert!(last_error(&json!("x")).is_err());
         assert!(number(&json!(null)).is_err());
+    }
+
+    /// Doubles the library computes (a margin of 1081.2300000000002, a tiny swap) need all
+    /// 17 significant digits; serde_json's default fast parser can land one ULP off on
+    /// those, which `float_roundtrip` fixes. A seeded sweep covers the general case.
+    #[test]
+    fn doubles_read_from_a_reply_keep_every_bit() {
+        let mut values = vec![
+            0.022933877151503638,
+            2.0173847075682887e-17,
+            1081.2300000000002,
+            0.1 + 0.2,
+            f64::MAX,
+            f64::MIN_POSITIVE,
+            5e-324,
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        for _ in 0..20_000 {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            let v = f64::from_bits(z ^ (z >> 31));
+            if v.is_finite() {
+                values.push(v);
+            }
+        }
+        let mut wrong = Vec::new();
+        for v in values {
+            let text = json!({ "ok": v }).to_string();
+            let reply: Value = serde_json::from_str(&text).unwrap();
+            let back = number(&reply["ok"]).unwrap();
+            if back.to_bits() != v.to_bits() {
+                wrong.push((text, back));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "{} doubles changed, e.g. {:?}",
+            wrong.len(),
+            &wrong[..wrong.len().min(3)]
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::discover::PyVersion;
 
 /// The request/reply contract this binary speaks (see the `mt5-mcp-py` crate docs).
-pub const ABI_VERSION: u32 = 1;
+pub const ABI_VERSION: u32 = 2;
 
 /// Developer and test override for the library's path.
 const OVERRIDE_VAR: &str = "MT5_MCP_PYLIB";
@@ -70,7 +70,7 @@ pub struct BuildInfo {
     pub abi: u32,
 }
 
-/// Finds `mt5-mcp-py:python=3.11;abi=1;` in the library's bytes.
+/// Finds `mt5-mcp-py:python=3.11;abi=2;` in the library's bytes.
 pub fn parse_build_info(bytes: &[u8]) -> Option<BuildInfo> {
     let start = bytes.windows(MARKER.len()).position(|w| w == MARKER)? + MARKER.len();
     let rest = &bytes[start..bytes.len().min(start + 40)];
@@ -146,22 +146,44 @@ impl PyLib {
     }
 
     /// One request, one reply (see the crate docs of `mt5-mcp-py`).
-    pub fn request(&self, req: &Value) -> Result<Value, String> {
+    pub fn request(&self, req: &Value) -> Result<Reply, String> {
         let text = req.to_string();
         let mut len = 0usize;
-        // SAFETY: a valid buffer and out pointer; the reply is copied, then handed back to
-        // the library that allocated it, exactly once.
-        let bytes = unsafe {
+        // SAFETY: a valid buffer and out pointer; the reply is read while the library
+        // still owns it, then handed back to the library that allocated it, exactly once.
+        unsafe {
             let ptr = (self.request)(text.as_ptr(), text.len(), &mut len);
             if ptr.is_null() {
                 return Err("the Python library returned no reply".to_owned());
             }
-            let bytes = std::slice::from_raw_parts(ptr, len).to_vec();
+            let reply = Reply::parse(std::slice::from_raw_parts(ptr, len));
             (self.free)(ptr, len);
-            bytes
+            reply
+        }
+    }
+}
+
+/// A reply: its JSON and the binary tail that follows a NUL (packed bars; empty otherwise).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub json: Value,
+    pub tail: Vec<u8>,
+}
+
+impl Reply {
+    /// Splits at the first NUL, which valid JSON text cannot contain, and copies the tail
+    /// out of the library's buffer.
+    pub fn parse(bytes: &[u8]) -> Result<Self, String> {
+        let (text, tail) = match bytes.iter().position(|b| *b == 0) {
+            Some(nul) => (&bytes[..nul], &bytes[nul + 1..]),
+            None => (bytes, &[][..]),
         };
-        serde_json::from_slice(&bytes)
-            .map_err(|e| format!("unreadable reply from the Python library: {e}"))
+        let json = serde_json::from_slice(text)
+            .map_err(|e| format!("unreadable reply from the Python library: {e}"))?;
+        Ok(Reply {
+            json,
+            tail: tail.to_vec(),
+        })
     }
 }
 
@@ -193,6 +215,21 @@ mod tests {
         assert_eq!(parse_build_info(b"an ordinary library"), None);
         assert_eq!(parse_build_info(b"mt5-mcp-py:python=three;abi=1;"), None);
         assert_eq!(parse_build_info(b"mt5-mcp-py:python=3.11;"), None);
+    }
+
+    #[test]
+    fn a_reply_splits_at_its_first_nul_into_json_and_tail() {
+        let plain = Reply::parse(br#"{"ok":"a\u0000b"}"#).unwrap();
+        assert_eq!(plain.json["ok"], "a\0b", "an escaped NUL is text");
+        assert!(plain.tail.is_empty());
+        let packed = Reply::parse(b"{\"ok\":{\"rows\":1}}\0\x00\x01\xff\0").unwrap();
+        assert_eq!(packed.json["ok"]["rows"], 1);
+        assert_eq!(packed.tail, [0, 1, 255, 0]);
+        let empty = Reply::parse(b"{\"ok\":{}}\0").unwrap();
+        assert!(empty.tail.is_empty());
+        assert!(Reply::parse(b"\0{}").is_err());
+        assert!(Reply::parse(b"").is_err());
+        assert!(Reply::parse(b"{\"ok\":1} trailing").is_err());
     }
 
     #[test]

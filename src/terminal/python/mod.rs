@@ -10,6 +10,7 @@
 //! * `worker`: the one `python` thread, bounded queue, per-call time limits, health;
 //! * `session`: what lives on that thread (the loaded library) and the wording of errors;
 //! * `convert`: the library's records into [`crate::terminal`] records;
+//! * `packed`: bars, which cross the boundary as fixed binary records, into [`crate::terminal::Rate`]s;
 //! * `terminal`: [`PythonTerminal`], the [`crate::terminal::Terminal`] implementation.
 //!
 //! Every failure is a [`crate::terminal::TermError::Backend`] whose `why` says what to
@@ -19,6 +20,7 @@
 mod convert;
 mod discover;
 mod loader;
+mod packed;
 mod session;
 mod terminal;
 mod worker;

@@ -11,7 +11,7 @@
 use serde_json::{Map, Value, json};
 
 use super::discover::{self, Interpreter};
-use super::loader::{self, ABI_VERSION, PyLib};
+use super::loader::{self, ABI_VERSION, PyLib, Reply};
 use crate::terminal::{LastError, TermError, TermResult};
 
 /// Which library the interpreter drives.
@@ -121,7 +121,9 @@ impl Session {
         };
     }
 
-    pub fn call(&mut self, call: &Call) -> TermResult<Value> {
+    /// The library's answer: `ok`'s value as `json`, with the packed bars of a `rates`
+    /// call in `tail`.
+    pub fn call(&mut self, call: &Call) -> TermResult<Reply> {
         self.load();
         let (lib, python) = match &self.state {
             State::Ready(loaded) => (&loaded.0, &loaded.1),
@@ -137,19 +139,29 @@ impl Session {
             "shape": call.shape.as_str(),
             "fields": call.fields,
         });
-        let reply = lib
+        let Reply { json: reply, tail } = lib
             .request(&req)
             .map_err(|why| TermError::Backend { why })?;
-        if let Some(v) = reply.get("ok") {
-            return Ok(v.clone());
+        let mut reply = match reply {
+            Value::Object(map) => map,
+            other => {
+                return Err(TermError::Backend {
+                    why: format!("unreadable reply from the Python library: {other}"),
+                });
+            }
+        };
+        if let Some(json) = reply.remove("ok") {
+            return Ok(Reply { json, tail });
         }
         if let Some(n) = reply.get("null") {
             let code = n.get("code").and_then(Value::as_i64).unwrap_or(-1);
             let message = n.get("message").and_then(Value::as_str).unwrap_or_default();
             return Err(TermError::Null(LastError::new(code, message)));
         }
-        let kind = reply["err"]["kind"].as_str().unwrap_or("unknown");
-        let message = reply["err"]["message"].as_str().unwrap_or("no details");
+        let err = reply.get("err");
+        let text = |k: &str| err.and_then(|e| e.get(k)).and_then(Value::as_str);
+        let kind = text("kind").unwrap_or("unknown");
+        let message = text("message").unwrap_or("no details");
         Err(TermError::Backend {
             why: explain(&self.setup.flavor, python, kind, message),
         })
@@ -182,12 +194,14 @@ fn load(setup: &Setup) -> Result<(PyLib, Interpreter), String> {
         Flavor::Native => ("MetaTrader5", Value::Null),
         Flavor::Bridge { host, port } => ("mt5linux", json!({"host": host, "port": port})),
     };
-    let reply = lib.request(&json!({
-        "op": "start",
-        "executable": python.executable,
-        "module": module,
-        "bridge": bridge,
-    }))?;
+    let reply = lib
+        .request(&json!({
+            "op": "start",
+            "executable": python.executable,
+            "module": module,
+            "bridge": bridge,
+        }))?
+        .json;
     let Some(info) = reply.get("ok") else {
         return Err(format!(
             "Python {} at {} failed to start: {}",

@@ -14,9 +14,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::Value;
 
-use super::convert;
+use super::loader::Reply;
 use super::session::{Call, Flavor, Session, Setup, Shape};
 use super::worker::Worker;
+use super::{convert, packed};
 use crate::terminal::*;
 
 /// How long each kind of call may take before the backend is declared stuck.
@@ -76,8 +77,19 @@ impl PythonTerminal {
         call: Call,
         read: impl FnOnce(&Value) -> Result<T, String> + Send + 'static,
     ) -> TermResult<T> {
+        self.call_reply(limit, call, move |reply| read(&reply.json))
+            .await
+    }
+
+    /// Like `call`, with the whole reply (JSON and binary tail) for the reader.
+    async fn call_reply<T: Send + 'static>(
+        &self,
+        limit: Duration,
+        call: Call,
+        read: impl FnOnce(Reply) -> Result<T, String> + Send + 'static,
+    ) -> TermResult<T> {
         let name = call.name;
-        let value = self
+        let reply = self
             .worker
             .run(name, limit, move |session| session.call(&call))
             .await
@@ -89,7 +101,7 @@ impl PythonTerminal {
                     TermError::Backend { why }
                 }
             })??;
-        read(&value).map_err(|e| TermError::Backend {
+        read(reply).map_err(|e| TermError::Backend {
             why: format!("{name}() returned something unexpected: {e}"),
         })
     }
@@ -203,7 +215,10 @@ impl Terminal for PythonTerminal {
             .arg(start_pos)
             .arg(count)
             .fields(convert::RATE);
-        self.quick(call, |v| convert::list(v, convert::rate)).await
+        self.call_reply(self.timeouts.other, call, |reply| {
+            packed::rates(&reply.json, &reply.tail).map_err(|e| e.to_string())
+        })
+        .await
     }
 
     async fn positions_get(&self, filter: &Filter) -> TermResult<Vec<Position>> {

@@ -11,7 +11,9 @@ Bars are built on bid like MetaTrader's. An M1 bar samples its minute at its fir
 two seeded seconds inside and its last second (the forming bar stops at the latest tick), and
 every longer bar is the exact aggregate of the M1 bars inside it (first open, last close,
 extremes, summed tick volume), so timeframes always agree. Bars align to broker-time
-boundaries (D1 at broker midnight, W1 on Sunday, MN1 on the 1st). Complete hours are cached.
+boundaries (D1 at broker midnight, W1 on Sunday, MN1 on the 1st). Complete hours are cached,
+and so are closed bars (`_history`): like a terminal's local history, only the forming bar is
+rebuilt on every request.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import numpy as np
 
 from . import _catalogue as cat
 from . import _constants as C
+from ._history import History
 from ._records import RATES_DTYPE
 
 M64 = (1 << 64) - 1
@@ -122,6 +125,7 @@ class Market:
                 self._waves[i] = (math.log(s.base), amps, phases, jitter)
         self._hours: dict[tuple[int, int], tuple] = {}
         self._ticks: dict[tuple[int, int], dict] = {}
+        self._history = History(self._build_closed)
 
     # ------------------------------------------------------------------ prices
 
@@ -240,7 +244,9 @@ class Market:
         out = np.empty((len(hours), 6), dtype=np.float64)
         todo = []
         for n, h in enumerate(hours.tolist()):
-            hit = self._hours.get((i, h))
+            # Only complete hours are kept, but the clock may have moved back since (a
+            # time shift removed): an hour that is not complete now is rebuilt.
+            hit = self._hours.get((i, h)) if (h + 1) * 3600 - 1 <= k_last else None
             if hit is None:
                 todo.append(n)
             else:
@@ -336,20 +342,65 @@ class Market:
         out["spread"] = np.asarray(sp)[offsets].astype(np.int32)
         return out
 
+    # Requests: the bar starts they cover, then closed bars from the history and the
+    # forming one built afresh.
+
+    @staticmethod
+    def bar_length(tf: int) -> int | None:
+        """Seconds between consecutive bar starts, or None for MN1 (months vary)."""
+        if tf in PERIOD_OF:
+            return PERIOD_OF[tf]
+        return 7 * 86_400 if tf == C.TIMEFRAME_W1 else None
+
+    def _starts_back(self, tf: int, first: int, count: int) -> np.ndarray:
+        """Up to `count` bar starts from `first` back to the start of history, ascending."""
+        floor = self.bar_start(tf, cat.HISTORY_START_BROKER_S)
+        count = min(count, MAX_BARS)
+        p = self.bar_length(tf)
+        if p is not None:
+            n = 0 if first < floor else min(count, (first - floor) // p + 1)
+            return first - p * np.arange(n - 1, -1, -1, dtype=np.int64)
+        starts = []
+        bs = first
+        while bs >= floor and len(starts) < count:
+            starts.append(bs)
+            bs = self.bar_before(tf, bs)
+        return np.array(starts[::-1], dtype=np.int64)
+
+    def _closed_k(self, tf: int, starts: np.ndarray) -> int:
+        """A tick second at which every bar in `starts` is closed (its last second)."""
+        last = int(starts[-1]) if len(starts) else cat.HISTORY_START_BROKER_S
+        return self.bar_after(tf, last) - cat.BROKER_OFFSET_S - 1
+
+    def _build_closed(self, key: tuple[int, int], starts: np.ndarray) -> np.ndarray:
+        i, tf = key
+        return self.bars(i, tf, starts.tolist(), self._closed_k(tf, starts))
+
+    def _served(self, i: int, tf: int, starts: np.ndarray, k_last: int) -> np.ndarray:
+        """The bars opening at `starts` as of tick second `k_last`. A bar is closed once its
+        last second has passed; the closed ones come from the history."""
+        off = cat.BROKER_OFFSET_S
+        p = self.bar_length(tf)
+        if p is not None:
+            n_closed = int(np.searchsorted(starts, k_last + 1 + off - p, side="right"))
+        else:
+            n_closed = sum(1 for bs in starts.tolist() if self.bar_after(tf, bs) - off - 1 <= k_last)
+        closed = self._history.closed((i, tf), starts[:n_closed])
+        if n_closed == len(starts):
+            return closed
+        return np.concatenate([closed, self.bars(i, tf, starts[n_closed:].tolist(), k_last)])
+
     def rates_from_pos(self, i: int, tf: int, now_ms: int, start_pos: int, count: int) -> np.ndarray:
         k_last = self.newest_tick(i, now_ms)
         newest = self.bar_start(tf, k_last + cat.BROKER_OFFSET_S)
-        starts = []
-        bs = newest
-        for _ in range(start_pos):
-            bs = self.bar_before(tf, bs)
-        floor = self.bar_start(tf, cat.HISTORY_START_BROKER_S)
-        for _ in range(min(count, MAX_BARS)):
-            if bs < floor:
-                break
-            starts.append(bs)
-            bs = self.bar_before(tf, bs)
-        return self.bars(i, tf, starts[::-1], k_last)
+        p = self.bar_length(tf)
+        if p is not None:
+            first = newest - start_pos * p
+        else:
+            first = newest
+            for _ in range(start_pos):
+                first = self.bar_before(tf, first)
+        return self._served(i, tf, self._starts_back(tf, first, count), k_last)
 
     def rates_range(self, i: int, tf: int, now_ms: int, from_broker: int, to_broker: int) -> np.ndarray:
         k_last = self.newest_tick(i, now_ms)
@@ -357,19 +408,21 @@ class Market:
         bs = self.bar_start(tf, max(from_broker, cat.HISTORY_START_BROKER_S))
         if bs < from_broker:
             bs = self.bar_after(tf, bs)
-        starts = []
-        while bs <= min(to_broker, newest) and len(starts) < MAX_BARS:
-            starts.append(bs)
-            bs = self.bar_after(tf, bs)
-        return self.bars(i, tf, starts, k_last)
+        last = min(to_broker, newest)
+        p = self.bar_length(tf)
+        if p is not None:
+            n = 0 if last < bs else min(MAX_BARS, (last - bs) // p + 1)
+            starts = bs + p * np.arange(n, dtype=np.int64)
+        else:
+            found = []
+            while bs <= last and len(found) < MAX_BARS:
+                found.append(bs)
+                bs = self.bar_after(tf, bs)
+            starts = np.array(found, dtype=np.int64)
+        return self._served(i, tf, starts, k_last)
 
     def rates_from(self, i: int, tf: int, now_ms: int, date_broker: int, count: int) -> np.ndarray:
         k_last = self.newest_tick(i, now_ms)
         newest = self.bar_start(tf, k_last + cat.BROKER_OFFSET_S)
-        bs = min(self.bar_start(tf, date_broker), newest)
-        floor = self.bar_start(tf, cat.HISTORY_START_BROKER_S)
-        starts = []
-        while bs >= floor and len(starts) < min(count, MAX_BARS):
-            starts.append(bs)
-            bs = self.bar_before(tf, bs)
-        return self.bars(i, tf, starts[::-1], k_last)
+        first = min(self.bar_start(tf, date_broker), newest)
+        return self._served(i, tf, self._starts_back(tf, first, count), k_last)
