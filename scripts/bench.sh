@@ -62,11 +62,14 @@ BENCH="$TGT/release/examples/stdio_bench"
 OURS="$TGT/release/mt5-mcp"
 
 # ---------------------------------------------------------------- sandbox
+# OPENBLAS_NUM_THREADS=1: the fake computes its bars with numpy, whose BLAS threads keep
+# spinning after each matrix product and take a core from the server on a 2-core machine.
+# The real MetaTrader5 library uses no BLAS. Both Python servers get the same setting.
 T="$(mktemp -d "${TMPDIR:-/tmp}/mt5-bench.XXXXXX")"
 trap 'rm -rf "$T"' EXIT
 mkdir -p "$T/home" "$T/data" "$T/config" "$T/run"
 COMMON=(--env "HOME=$T/home" --env "XDG_DATA_HOME=$T/data" --env "XDG_CONFIG_HOME=$T/config"
-        --env "PYTHONPATH=$ROOT/tests/fake_mt5" --quiet-child)
+        --env "PYTHONPATH=$ROOT/tests/fake_mt5" --env "OPENBLAS_NUM_THREADS=1" --quiet-child)
 printf '[mt5]\nbackend = "sim"\n[sim]\nseed = 42\nstate_path = "%s/run/sim.json"\n' "$T" > "$T/config/sim.toml"
 printf '[mt5]\nbackend = "native"\npython = "%s"\n' "$VENV/bin/python" > "$T/config/native.toml"
 printf '[mt5]\nbackend = "sim"\n[sim]\nseed = 42\nstate_path = "%s/run/trade-sim.json"\n[idempotency]\npath = "%s/run/idempotency.db"\n[audit]\npath = "%s/run/audit.jsonl"\n' \

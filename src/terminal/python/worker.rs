@@ -333,7 +333,9 @@ mod tests {
 
         let started = Instant::now();
         let e = w.run("account_info", LONG, |_| ()).await.unwrap_err();
-        assert!(started.elapsed() < Duration::from_millis(100), "fails fast");
+        // Refused, not queued behind the stuck call: far sooner than its own limit (a
+        // loose bound, so a busy machine cannot make it flake).
+        assert!(started.elapsed() < LONG / 2, "fails fast");
         assert!(e.never_started(), "refused while another call is stuck");
         match &e {
             WorkerError::Unhealthy { call, limit, .. } => {
