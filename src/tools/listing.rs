@@ -7,6 +7,8 @@
 //! twice. [`Twin`] serialises an element once and produces both forms in the same pass; the
 //! text is byte for byte what `serde_json::to_string` would print for the `Value`.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 
@@ -140,31 +142,43 @@ pub fn twin<T: Serialize + ?Sized>(item: &T, capacity: usize) -> Result<(String,
     Ok((text, value))
 }
 
+/// Bytes that JSON strings escape: controls, `"` and `\\`.
+static ESCAPED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
 /// Appends `s` as a JSON string literal, escaped exactly as `serde_json` escapes it.
 fn push_json_str(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     out.push('"');
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let short = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0x00..=0x1f => "",
-            _ => continue,
-        };
+    for (i, &b) in s.as_bytes().iter().enumerate() {
+        if !ESCAPED[usize::from(b)] {
+            continue;
+        }
         // Every escaped byte is ASCII, so `i` is a char boundary.
         out.push_str(&s[start..i]);
-        if short.is_empty() {
-            out.push_str("\\u00");
-            out.push(HEX[usize::from(b >> 4)] as char);
-            out.push(HEX[usize::from(b & 0xf)] as char);
-        } else {
-            out.push_str(short);
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                out.push_str("\\u00");
+                out.push(HEX[usize::from(b >> 4)] as char);
+                out.push(HEX[usize::from(b & 0xf)] as char);
+            }
         }
         start = i + 1;
     }
@@ -193,7 +207,7 @@ impl<'a> ser::Serializer for Twin<'a> {
     type SerializeTupleStruct = TwinSeq<'a>;
     type SerializeTupleVariant = Impossible<Value, Error>;
     type SerializeMap = TwinMap<'a>;
-    type SerializeStruct = TwinMap<'a>;
+    type SerializeStruct = TwinStruct<'a>;
     type SerializeStructVariant = Impossible<Value, Error>;
 
     fn serialize_bool(self, v: bool) -> Result<Value, Error> {
@@ -338,8 +352,13 @@ impl<'a> ser::Serializer for Twin<'a> {
             key: None,
         })
     }
-    fn serialize_struct(self, _: &'static str, len: usize) -> Result<TwinMap<'a>, Error> {
-        self.serialize_map(Some(len))
+    fn serialize_struct(self, name: &'static str, len: usize) -> Result<TwinStruct<'a>, Error> {
+        self.text.push('{');
+        Ok(TwinStruct {
+            text: self.text,
+            name,
+            fields: Vec::with_capacity(len),
+        })
     }
     fn serialize_struct_variant(
         self,
@@ -459,7 +478,26 @@ impl ser::SerializeMap for TwinMap<'_> {
     }
 }
 
-impl ser::SerializeStruct for TwinMap<'_> {
+/// A struct's fields, collected in order and turned into a map at the end.
+///
+/// Building a map hashes every key; a list holds thousands of records of one type, so the
+/// first record's map is kept (per thread, per struct name) as a template whose clone
+/// already has its keys hashed and in place, and later records only fill in the values.
+struct TwinStruct<'a> {
+    text: &'a mut String,
+    name: &'static str,
+    fields: Vec<(&'static str, Value)>,
+}
+
+/// At most this many struct templates are kept per thread.
+const MAX_TEMPLATES: usize = 64;
+
+thread_local! {
+    static TEMPLATES: RefCell<HashMap<&'static str, Map<String, Value>>> =
+        RefCell::new(HashMap::new());
+}
+
+impl ser::SerializeStruct for TwinStruct<'_> {
     type Ok = Value;
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(
@@ -467,10 +505,43 @@ impl ser::SerializeStruct for TwinMap<'_> {
         key: &'static str,
         v: &T,
     ) -> Result<(), Error> {
-        self.entry(key.to_owned(), v)
+        if !self.fields.is_empty() {
+            self.text.push(',');
+        }
+        push_json_str(self.text, key);
+        self.text.push(':');
+        let value = v.serialize(Twin { text: self.text })?;
+        self.fields.push((key, value));
+        Ok(())
     }
     fn end(self) -> Result<Value, Error> {
-        Ok(self.finish())
+        self.text.push('}');
+        let (name, fields) = (self.name, self.fields);
+        TEMPLATES.with_borrow_mut(|templates| {
+            if let Some(template) = templates.get(name)
+                && template.len() == fields.len()
+                && template.keys().zip(&fields).all(|(k, (f, _))| k == f)
+            {
+                let mut map = template.clone();
+                for (slot, (_, value)) in map.values_mut().zip(fields) {
+                    *slot = value;
+                }
+                return Ok(Value::Object(map));
+            }
+            let mut map = Map::with_capacity(fields.len());
+            for (key, value) in fields {
+                // A repeated key would print twice but be kept once in the map: refuse
+                // it, so the two forms can never disagree.
+                if map.insert(key.to_owned(), value).is_some() {
+                    return Err(unsupported("a repeated key"));
+                }
+            }
+            if templates.len() < MAX_TEMPLATES || templates.contains_key(name) {
+                let keys = map.keys().map(|k| (k.clone(), Value::Null)).collect();
+                templates.insert(name, keys);
+            }
+            Ok(Value::Object(map))
+        })
     }
 }
 

@@ -231,3 +231,51 @@ fn a_conversion_that_cannot_be_rendered_is_an_error_not_a_partial_list() {
     let err = listing.rendered.unwrap_err().to_string();
     assert!(err.contains("non-string map key"), "{err}");
 }
+
+#[test]
+fn struct_templates_never_change_what_a_record_says() {
+    // Two different types under one struct name, one with a field that comes and goes.
+    mod a {
+        #[derive(serde::Serialize)]
+        pub struct Rec {
+            pub x: i64,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            pub maybe: Option<String>,
+            pub y: String,
+        }
+    }
+    mod b {
+        #[derive(serde::Serialize)]
+        pub struct Rec {
+            pub y: String,
+            pub x: i64,
+        }
+    }
+    for i in 0..50 {
+        check(&a::Rec {
+            x: i,
+            maybe: (i % 3 == 0).then(|| format!("m{i}")),
+            y: format!("y{i}"),
+        });
+        check(&b::Rec {
+            y: format!("b{i}"),
+            x: -i,
+        });
+    }
+
+    // A hand-written struct that repeats a field is refused however often it comes.
+    struct Twice;
+    impl Serialize for Twice {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeStruct;
+            let mut st = s.serialize_struct("Rec", 2)?;
+            st.serialize_field("x", &1)?;
+            st.serialize_field("x", &2)?;
+            st.end()
+        }
+    }
+    for _ in 0..3 {
+        let err = twin(&Twice, 0).unwrap_err().to_string();
+        assert!(err.contains("repeated key"), "{err}");
+    }
+}

@@ -114,9 +114,27 @@ fn private_stdout() -> io::Result<std::fs::File> {
         if libc::dup2(libc::STDERR_FILENO, libc::STDOUT_FILENO) < 0 {
             return Err(io::Error::last_os_error());
         }
+        grow_pipe(fd);
         Ok(std::fs::File::from_raw_fd(fd))
     }
 }
+
+/// A pipe holds 64 KiB by default, so a 1.7 MB answer crosses it in some thirty rounds of
+/// "writer blocks, reader wakes, reader drains, writer wakes". A bigger pipe lets the whole
+/// answer be written while the client is still reading. Best effort: Linux only, and an
+/// unprivileged process may get less than it asks for (or nothing, if stdout is no pipe).
+#[cfg(target_os = "linux")]
+fn grow_pipe(fd: std::os::fd::RawFd) {
+    const WANT: libc::c_int = 1 << 20;
+    // SAFETY: fcntl on a descriptor we own; failure leaves the pipe as it was.
+    let got = unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, WANT) };
+    if got < 0 {
+        tracing::debug!(error = %io::Error::last_os_error(), "stdout pipe keeps its size");
+    }
+}
+
+#[cfg(all(unix, not(target_os = "linux")))]
+fn grow_pipe(_: std::os::fd::RawFd) {}
 
 #[cfg(not(unix))]
 fn private_stdout() -> io::Result<io::Stdout> {
