@@ -130,32 +130,42 @@ impl JsonSchema for Dec {
     }
 }
 
-/// A terminal double already rendered as its wire text, for bulk answers (5,000 bars) where
-/// parsing the text into a `Decimal` only to print it again was the biggest single cost.
-/// Always the same text as `Dec::from_f64` of the same double.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DecText(String);
+/// A terminal double carried to the wire as its decimal text, for bulk answers (5,000 bars)
+/// where parsing the text into a `Decimal` only to print it again was the biggest single
+/// cost. Always serialises to the same text as `Dec::from_f64` of the same double.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DecText(f64);
 
 impl DecText {
     pub fn from_f64(value: f64) -> Self {
+        DecText(value)
+    }
+
+    /// The wire text, handed to `f` from a stack buffer when it can be.
+    pub fn with_text<R>(self, f: impl FnOnce(&str) -> R) -> R {
         // `render_f64` prints at most 17 significant digits. Between 1e-9 and 1e15 that is
         // a plain decimal with at most 26 fraction digits, which `Decimal` holds exactly and
-        // prints back unchanged, so the detour can be skipped. Anything else (zeros and their
-        // sign, tiny or huge values, NaN) takes the detour and gets `Dec`'s handling.
+        // prints back unchanged, so the detour can be skipped; where ryu already prints
+        // fixed-point its text is `render_f64`'s. Anything else (zeros and their sign, tiny
+        // or huge values, NaN) takes the detour and gets `Dec`'s handling.
+        let value = self.0;
         if (1e-9..1e15).contains(&value.abs()) {
-            DecText(render_f64(value))
+            let mut buf = ryu::Buffer::new();
+            let text = buf.format_finite(value);
+            if text.contains(['e', 'E']) {
+                f(&render_f64(value))
+            } else {
+                f(text)
+            }
         } else {
-            DecText(Dec::from_f64(value).to_string())
+            f(&Dec::from_f64(value).to_string())
         }
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
     }
 }
 
 impl Serialize for DecText {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        self.with_text(|text| s.serialize_str(text))
     }
 }
 
@@ -213,10 +223,11 @@ mod tests {
             values.push(f64::from_bits(x));
         }
         for v in values {
+            let text = DecText::from_f64(v).with_text(str::to_owned);
+            assert_eq!(text, Dec::from_f64(v).to_string(), "{v:e}");
             assert_eq!(
-                DecText::from_f64(v).as_str(),
-                Dec::from_f64(v).to_string(),
-                "{v:e}"
+                serde_json::to_string(&DecText::from_f64(v)).unwrap(),
+                serde_json::to_string(&Dec::from_f64(v)).unwrap()
             );
         }
     }
