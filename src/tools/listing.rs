@@ -1,7 +1,7 @@
 //! List answers in upstream's shape: `structuredContent` = `{"result": [...]}` and one
 //! compact JSON text block per element.
 //!
-//! A list can be large (5,000 bars are about 1.9 MB on the wire), and it is needed twice: as
+//! A list can be large (5,000 bars are about 1.7 MB on the wire), and it is needed twice: as
 //! a `serde_json::Value` (rmcp's `structuredContent` type) and as text. Building the `Value`
 //! with `to_value` and printing it again walks every element twice and formats every decimal
 //! twice. [`Twin`] serialises an element once and produces both forms in the same pass; the

@@ -56,13 +56,10 @@ where
         async move {
             let mut item = item;
             match split::take(&mut item) {
+                // Serialised before the output is locked: other messages need not wait.
                 Some(halves) => {
-                    out.send_with((item, halves), |w, (m, h)| {
-                        split::pieces(m, h)?
-                            .into_iter()
-                            .try_for_each(|piece| w.put_owned(piece))
-                    })
-                    .await
+                    let pieces = split::pieces(&item, &halves)?;
+                    out.send_serialised((item, halves), pieces).await
                 }
                 None => out.send(item).await,
             }
