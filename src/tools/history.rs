@@ -4,9 +4,9 @@ use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use super::Listing;
 use super::args::{Args, input_schema};
 use super::list_schema;
+use super::{Listing, Wire};
 use crate::errors::{ErrorCode, ToolError};
 use crate::model::time::{TimestampError, parse_timestamp, utc_to_broker};
 use crate::model::wire::{DealOut, OrderOut, PositionOut};
@@ -67,6 +67,7 @@ impl Mt5Server {
     async fn get_positions(
         &self,
         Args(args): Args<SymbolFilterArgs>,
+        wire: Wire,
     ) -> Result<Listing<PositionOut>, ToolError> {
         let args = args?;
         self.client.ensure_connected().await?;
@@ -80,7 +81,7 @@ impl Mt5Server {
             .await?
             .unwrap_or_default();
         let offset = self.client.offset_minutes();
-        Ok(Listing::mapped(&positions, |p| {
+        Ok(Listing::mapped(wire, &positions, |p| {
             convert::position(p, offset)
         }))
     }
@@ -96,6 +97,7 @@ impl Mt5Server {
     async fn get_orders(
         &self,
         Args(args): Args<SymbolFilterArgs>,
+        wire: Wire,
     ) -> Result<Listing<OrderOut>, ToolError> {
         let args = args?;
         self.client.ensure_connected().await?;
@@ -109,7 +111,9 @@ impl Mt5Server {
             .await?
             .unwrap_or_default();
         let offset = self.client.offset_minutes();
-        Ok(Listing::mapped(&orders, |o| convert::order(o, offset)))
+        Ok(Listing::mapped(wire, &orders, |o| {
+            convert::order(o, offset)
+        }))
     }
 
     /// Closed deals between two UTC instants (both ISO-8601 with a zone, `to_ts` after
@@ -124,6 +128,7 @@ impl Mt5Server {
     async fn get_history(
         &self,
         Args(args): Args<HistoryArgs>,
+        wire: Wire,
     ) -> Result<Listing<DealOut>, ToolError> {
         let args = args?;
         let from = timestamp("from_ts", &args.from_ts)?;
@@ -162,6 +167,6 @@ impl Mt5Server {
             .call_opt(|t| async move { t.history_deals_get(from_b, to_b, group).await })
             .await?
             .unwrap_or_default();
-        Ok(Listing::mapped(&deals, |d| convert::deal(d, offset)))
+        Ok(Listing::mapped(wire, &deals, |d| convert::deal(d, offset)))
     }
 }

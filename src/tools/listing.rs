@@ -1,22 +1,26 @@
 //! List answers in upstream's shape: `structuredContent` = `{"result": [...]}` and one
 //! compact JSON text block per element.
 //!
-//! A list can be large (5,000 bars are about 1.7 MB on the wire), and it is needed twice: as
-//! a `serde_json::Value` (rmcp's `structuredContent` type) and as text. Building the `Value`
-//! with `to_value` and printing it again walks every element twice and formats every decimal
-//! twice. [`Twin`] serialises an element once and produces both forms in the same pass; the
-//! text is byte for byte what `serde_json::to_string` would print for the `Value`.
+//! A list can be large (5,000 bars are about 1.7 MB on the wire) and carries every element
+//! twice. It is rendered when the handler builds it, in the form the transport of the call
+//! takes ([`Wire`]): as JSON text, once per element, which the transport writes as it is
+//! (see [`crate::transport::prerendered`]); or, for any other transport, as content blocks
+//! and a `serde_json::Value`, both from one pass of serde ([`twin`]). The two forms put the
+//! same bytes on the wire (a test checks it). Long lists render on several threads.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 
-use rmcp::handler::server::tool::IntoCallToolResult;
+use rmcp::handler::server::common::FromContextPart;
+use rmcp::handler::server::tool::{IntoCallToolResult, ToolCallContext};
 use rmcp::model::{CallToolResponse, CallToolResult, ContentBlock};
 use serde::Serialize;
-use serde::ser::{self, Impossible};
+use serde::ser;
 use serde_json::{Error, Map, Value};
+
+use super::mirror::write_both;
+use super::twin::twin;
+use crate::transport::prerendered::{Accepts, Prerendered};
 
 /// A list result in upstream's shape, rendered when it is built.
 pub struct Listing<T> {
@@ -24,63 +28,200 @@ pub struct Listing<T> {
     _of: PhantomData<fn() -> T>,
 }
 
-/// Every element's text block and structured value, in order.
-type Rendered = (Vec<ContentBlock>, Vec<Value>);
+enum Rendered {
+    /// Every element's text block and structured value, in order.
+    Values(Vec<ContentBlock>, Vec<Value>),
+    /// The JSON text of both fields.
+    Text(Prerendered),
+}
+
+/// How the transport that carries a call takes a list answer. Handlers of list tools take
+/// it as an argument; rmcp fills it in from the request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Wire {
+    text: bool,
+}
+
+impl Wire {
+    /// Content blocks and values: what any transport takes.
+    pub const VALUES: Wire = Wire { text: false };
+    /// JSON text, for a transport that writes pre-rendered answers.
+    pub const TEXT: Wire = Wire { text: true };
+}
+
+impl<S> FromContextPart<ToolCallContext<'_, S>> for Wire {
+    fn from_context_part(ctx: &mut ToolCallContext<'_, S>) -> Result<Self, rmcp::ErrorData> {
+        let text = ctx.request_context.extensions.get::<Accepts>().is_some();
+        Ok(Wire { text })
+    }
+}
 
 impl<T: Serialize + Sync> Listing<T> {
-    pub fn of(items: Vec<T>) -> Self {
+    pub fn of(wire: Wire, items: Vec<T>) -> Self {
         Self {
-            rendered: render(&items, &AsIs),
+            rendered: build(wire, &items, &AsIs),
             _of: PhantomData,
         }
     }
 }
 
-impl<T> Listing<T> {
+impl<T: Serialize> Listing<T> {
     /// The elements of `source`, each turned into its wire record by `convert` on the
     /// rendering threads (for long lists the conversion is a good part of the work).
-    pub fn mapped<S: Sync, U: Serialize>(source: &[S], convert: impl Fn(&S) -> U + Sync) -> Self {
+    pub fn mapped<S: Sync>(wire: Wire, source: &[S], convert: impl Fn(&S) -> T + Sync) -> Self {
         Self {
-            rendered: render(source, &Converted(convert)),
+            rendered: build(wire, source, &Converted(convert)),
             _of: PhantomData,
         }
     }
 }
 
-/// How an element of the source becomes its text and value.
+impl<T> IntoCallToolResult for Listing<T> {
+    fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
+        let rendered = self.rendered.map_err(|e| {
+            rmcp::ErrorData::internal_error(format!("failed to serialise a result: {e}"), None)
+        })?;
+        let result = match rendered {
+            Rendered::Values(blocks, items) => {
+                let mut result = CallToolResult::success(blocks);
+                let mut wrapper = Map::with_capacity(1);
+                wrapper.insert("result".to_owned(), Value::Array(items));
+                result.structured_content = Some(Value::Object(wrapper));
+                result
+            }
+            Rendered::Text(text) => text.into_result(),
+        };
+        Ok(result.into())
+    }
+}
+
+/// How an element of the source goes into a part of the answer.
 trait Element<S>: Sync {
-    fn twin(&self, element: &S, capacity: usize) -> Result<(String, Value), Error>;
+    fn render<P: Part>(&self, element: &S, part: &mut P) -> Result<(), Error>;
 }
 
 /// The source elements are the wire records.
 struct AsIs;
 
 impl<T: Serialize> Element<T> for AsIs {
-    fn twin(&self, element: &T, capacity: usize) -> Result<(String, Value), Error> {
-        twin(element, capacity)
+    fn render<P: Part>(&self, element: &T, part: &mut P) -> Result<(), Error> {
+        part.push(element)
     }
 }
 
 /// The wire record is computed from the source element.
 struct Converted<F>(F);
 
-impl<S, U: Serialize, F: Fn(&S) -> U + Sync> Element<S> for Converted<F> {
-    fn twin(&self, element: &S, capacity: usize) -> Result<(String, Value), Error> {
-        twin(&(self.0)(element), capacity)
+impl<S, T: Serialize, F: Fn(&S) -> T + Sync> Element<S> for Converted<F> {
+    fn render<P: Part>(&self, element: &S, part: &mut P) -> Result<(), Error> {
+        part.push(&(self.0)(element))
     }
 }
 
-impl<T> IntoCallToolResult for Listing<T> {
-    fn into_call_tool_result(self) -> Result<CallToolResponse, rmcp::ErrorData> {
-        let (blocks, items) = self.rendered.map_err(|e| {
-            rmcp::ErrorData::internal_error(format!("failed to serialise a result: {e}"), None)
-        })?;
-        let mut result = CallToolResult::success(blocks);
-        let mut wrapper = Map::with_capacity(1);
-        wrapper.insert("result".to_owned(), Value::Array(items));
-        result.structured_content = Some(Value::Object(wrapper));
-        Ok(result.into())
+/// A run of consecutive elements of the answer, rendered by one thread.
+trait Part: Send + Sized {
+    /// An empty part for `len` elements; `after` when elements come before it.
+    fn new(len: usize, after: bool) -> Self;
+    fn push<T: Serialize + ?Sized>(&mut self, item: &T) -> Result<(), Error>;
+}
+
+/// Text blocks and values.
+struct ValuesPart {
+    blocks: Vec<ContentBlock>,
+    items: Vec<Value>,
+    /// Elements of one list are about the same size: each text buffer is sized after the
+    /// last one.
+    hint: usize,
+}
+
+impl Part for ValuesPart {
+    fn new(len: usize, _: bool) -> Self {
+        ValuesPart {
+            blocks: Vec::with_capacity(len),
+            items: Vec::with_capacity(len),
+            hint: 64,
+        }
     }
+    fn push<T: Serialize + ?Sized>(&mut self, item: &T) -> Result<(), Error> {
+        let (text, value) = twin(item, self.hint)?;
+        self.hint = text.len() + text.len() / 8;
+        self.blocks.push(ContentBlock::text(text));
+        self.items.push(value);
+        Ok(())
+    }
+}
+
+/// The JSON text of the part's content blocks and of its structured elements, each
+/// comma-separated (with a leading comma when elements come before the part).
+struct TextPart {
+    content: Vec<u8>,
+    structured: Vec<u8>,
+    comma: bool,
+    /// Elements still to come; `None` once the buffers are sized.
+    left: Option<usize>,
+}
+
+/// A text block as rmcp serialises one, around the escaped text.
+const BLOCK_OPEN: &[u8] = br#"{"type":"text","text":""#;
+const BLOCK_CLOSE: &[u8] = br#""}"#;
+
+impl Part for TextPart {
+    fn new(len: usize, after: bool) -> Self {
+        TextPart {
+            content: Vec::new(),
+            structured: Vec::new(),
+            comma: after,
+            left: Some(len),
+        }
+    }
+    fn push<T: Serialize + ?Sized>(&mut self, item: &T) -> Result<(), Error> {
+        if self.comma {
+            self.content.push(b',');
+            self.structured.push(b',');
+        }
+        self.comma = true;
+        self.content.extend_from_slice(BLOCK_OPEN);
+        write_both(item, &mut self.structured, &mut self.content)?;
+        self.content.extend_from_slice(BLOCK_CLOSE);
+        if let Some(left) = self.left.take() {
+            // Size both buffers for the rest of the part after its first element: growing
+            // them step by step would copy them again and again.
+            let left = left.saturating_sub(1);
+            let each = self.structured.len() + self.structured.len() / 8;
+            self.structured.reserve(each * left);
+            let each = self.content.len() + self.content.len() / 8;
+            self.content.reserve(each * left);
+        }
+        Ok(())
+    }
+}
+
+impl TextPart {
+    fn finish(self) -> Result<(String, String), Error> {
+        let utf8 = |bytes| String::from_utf8(bytes).map_err(ser::Error::custom);
+        Ok((utf8(self.content)?, utf8(self.structured)?))
+    }
+}
+
+fn build<S: Sync>(wire: Wire, source: &[S], convert: &impl Element<S>) -> Result<Rendered, Error> {
+    if wire.text {
+        let mut text = Prerendered::default();
+        text.structured.push(r#"{"result":["#.to_owned());
+        for part in render::<S, TextPart>(source, convert)? {
+            let (content, structured) = part.finish()?;
+            text.content.push(content);
+            text.structured.push(structured);
+        }
+        text.structured.push("]}".to_owned());
+        return Ok(Rendered::Text(text));
+    }
+    let mut blocks = Vec::with_capacity(source.len());
+    let mut items = Vec::with_capacity(source.len());
+    for part in render::<S, ValuesPart>(source, convert)? {
+        blocks.extend(part.blocks);
+        items.extend(part.items);
+    }
+    Ok(Rendered::Values(blocks, items))
 }
 
 /// Lists at least this long are rendered on several threads. A thread costs some tens of
@@ -90,459 +231,44 @@ const PARALLEL_FROM: usize = 1024;
 /// At most this many threads render one list.
 const MAX_THREADS: usize = 4;
 
-fn render<S: Sync>(source: &[S], convert: &impl Element<S>) -> Result<Rendered, Error> {
+/// The parts of the answer, in order.
+fn render<S: Sync, P: Part>(source: &[S], convert: &impl Element<S>) -> Result<Vec<P>, Error> {
     static CORES: OnceLock<usize> = OnceLock::new();
     let threads = *CORES.get_or_init(|| {
         std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS))
     });
     if threads < 2 || source.len() < PARALLEL_FROM {
-        return render_part(source, convert, source.len());
+        return Ok(vec![render_part(source, convert, false)?]);
     }
     let size = source.len().div_ceil(threads);
     std::thread::scope(|scope| {
-        let mut parts = source.chunks(size);
-        let first = parts.next().unwrap_or_default();
-        let others: Vec<_> = parts
-            .map(|part| scope.spawn(move || render_part(part, convert, part.len())))
+        let mut chunks = source.chunks(size);
+        let first = chunks.next().unwrap_or_default();
+        let others: Vec<_> = chunks
+            .map(|chunk| scope.spawn(move || render_part(chunk, convert, true)))
             .collect();
-        let (mut blocks, mut items) = render_part(first, convert, source.len())?;
+        let mut parts = Vec::with_capacity(others.len() + 1);
+        parts.push(render_part(first, convert, false)?);
         for other in others {
-            let (b, i) = other
+            let part = other
                 .join()
                 .map_err(|_| ser::Error::custom("a rendering thread panicked"))??;
-            blocks.extend(b);
-            items.extend(i);
+            parts.push(part);
         }
-        Ok((blocks, items))
+        Ok(parts)
     })
 }
 
-fn render_part<S>(
-    part: &[S],
+fn render_part<S, P: Part>(
+    chunk: &[S],
     convert: &impl Element<S>,
-    capacity: usize,
-) -> Result<Rendered, Error> {
-    let mut blocks = Vec::with_capacity(capacity);
-    let mut items = Vec::with_capacity(capacity);
-    // Elements of one list are about the same size: size each buffer after the last one.
-    let mut hint = 64;
-    for element in part {
-        let (text, value) = convert.twin(element, hint)?;
-        hint = text.len() + text.len() / 8;
-        blocks.push(ContentBlock::text(text));
-        items.push(value);
+    after: bool,
+) -> Result<P, Error> {
+    let mut part = P::new(chunk.len(), after);
+    for element in chunk {
+        convert.render(element, &mut part)?;
     }
-    Ok((blocks, items))
-}
-
-/// One value as compact JSON text and as a `Value`, in one pass.
-pub fn twin<T: Serialize + ?Sized>(item: &T, capacity: usize) -> Result<(String, Value), Error> {
-    let mut text = String::with_capacity(capacity);
-    let value = item.serialize(Twin { text: &mut text })?;
-    Ok((text, value))
-}
-
-/// Bytes that JSON strings escape: controls, `"` and `\\`.
-static ESCAPED: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 0x20 {
-        table[b] = true;
-        b += 1;
-    }
-    table[b'"' as usize] = true;
-    table[b'\\' as usize] = true;
-    table
-};
-
-/// Appends `s` as a JSON string literal, escaped exactly as `serde_json` escapes it.
-fn push_json_str(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    out.push('"');
-    let mut start = 0;
-    for (i, &b) in s.as_bytes().iter().enumerate() {
-        if !ESCAPED[usize::from(b)] {
-            continue;
-        }
-        // Every escaped byte is ASCII, so `i` is a char boundary.
-        out.push_str(&s[start..i]);
-        match b {
-            b'"' => out.push_str("\\\""),
-            b'\\' => out.push_str("\\\\"),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            0x08 => out.push_str("\\b"),
-            0x0c => out.push_str("\\f"),
-            _ => {
-                out.push_str("\\u00");
-                out.push(HEX[usize::from(b >> 4)] as char);
-                out.push(HEX[usize::from(b & 0xf)] as char);
-            }
-        }
-        start = i + 1;
-    }
-    out.push_str(&s[start..]);
-    out.push('"');
-}
-
-fn push_int(out: &mut String, n: impl itoa::Integer) {
-    out.push_str(itoa::Buffer::new().format(n));
-}
-
-fn unsupported(what: &str) -> Error {
-    ser::Error::custom(format!("{what} cannot appear in a tool answer"))
-}
-
-/// The serializer behind [`twin`]: writes text into `text`, returns the `Value`.
-struct Twin<'a> {
-    text: &'a mut String,
-}
-
-impl<'a> ser::Serializer for Twin<'a> {
-    type Ok = Value;
-    type Error = Error;
-    type SerializeSeq = TwinSeq<'a>;
-    type SerializeTuple = TwinSeq<'a>;
-    type SerializeTupleStruct = TwinSeq<'a>;
-    type SerializeTupleVariant = Impossible<Value, Error>;
-    type SerializeMap = TwinMap<'a>;
-    type SerializeStruct = TwinStruct<'a>;
-    type SerializeStructVariant = Impossible<Value, Error>;
-
-    fn serialize_bool(self, v: bool) -> Result<Value, Error> {
-        self.text.push_str(if v { "true" } else { "false" });
-        Ok(Value::Bool(v))
-    }
-    fn serialize_i8(self, v: i8) -> Result<Value, Error> {
-        self.serialize_i64(i64::from(v))
-    }
-    fn serialize_i16(self, v: i16) -> Result<Value, Error> {
-        self.serialize_i64(i64::from(v))
-    }
-    fn serialize_i32(self, v: i32) -> Result<Value, Error> {
-        self.serialize_i64(i64::from(v))
-    }
-    fn serialize_i64(self, v: i64) -> Result<Value, Error> {
-        push_int(self.text, v);
-        Ok(Value::from(v))
-    }
-    fn serialize_u8(self, v: u8) -> Result<Value, Error> {
-        self.serialize_u64(u64::from(v))
-    }
-    fn serialize_u16(self, v: u16) -> Result<Value, Error> {
-        self.serialize_u64(u64::from(v))
-    }
-    fn serialize_u32(self, v: u32) -> Result<Value, Error> {
-        self.serialize_u64(u64::from(v))
-    }
-    fn serialize_u64(self, v: u64) -> Result<Value, Error> {
-        push_int(self.text, v);
-        Ok(Value::from(v))
-    }
-    fn serialize_f32(self, v: f32) -> Result<Value, Error> {
-        self.serialize_f64(f64::from(v))
-    }
-    fn serialize_f64(self, v: f64) -> Result<Value, Error> {
-        // serde_json prints non-finite numbers as null, and `Value::from` makes them Null;
-        // finite ones go through serde_json's own formatter, so the digits agree too.
-        if v.is_finite() {
-            let mut digits = Vec::with_capacity(24);
-            serde_json::ser::Formatter::write_f64(
-                &mut serde_json::ser::CompactFormatter,
-                &mut digits,
-                v,
-            )
-            .map_err(Error::io)?;
-            self.text
-                .push_str(std::str::from_utf8(&digits).map_err(ser::Error::custom)?);
-        } else {
-            self.text.push_str("null");
-        }
-        Ok(Value::from(v))
-    }
-    fn serialize_char(self, v: char) -> Result<Value, Error> {
-        self.serialize_str(v.encode_utf8(&mut [0; 4]))
-    }
-    fn serialize_str(self, v: &str) -> Result<Value, Error> {
-        push_json_str(self.text, v);
-        Ok(Value::String(v.to_owned()))
-    }
-    fn collect_str<D: std::fmt::Display + ?Sized>(self, v: &D) -> Result<Value, Error> {
-        // Formatted once; the text is copied and the String moves into the Value.
-        let s = v.to_string();
-        push_json_str(self.text, &s);
-        Ok(Value::String(s))
-    }
-    fn serialize_bytes(self, v: &[u8]) -> Result<Value, Error> {
-        use ser::SerializeSeq;
-        let mut seq = self.serialize_seq(Some(v.len()))?;
-        for b in v {
-            seq.serialize_element(b)?;
-        }
-        seq.end()
-    }
-    fn serialize_none(self) -> Result<Value, Error> {
-        self.serialize_unit()
-    }
-    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<Value, Error> {
-        v.serialize(self)
-    }
-    fn serialize_unit(self) -> Result<Value, Error> {
-        self.text.push_str("null");
-        Ok(Value::Null)
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<Value, Error> {
-        self.serialize_unit()
-    }
-    fn serialize_unit_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        variant: &'static str,
-    ) -> Result<Value, Error> {
-        self.serialize_str(variant)
-    }
-    fn serialize_newtype_struct<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        v: &T,
-    ) -> Result<Value, Error> {
-        v.serialize(self)
-    }
-    fn serialize_newtype_variant<T: Serialize + ?Sized>(
-        self,
-        _: &'static str,
-        _: u32,
-        variant: &'static str,
-        v: &T,
-    ) -> Result<Value, Error> {
-        use ser::SerializeMap;
-        let mut map = self.serialize_map(Some(1))?;
-        map.serialize_entry(variant, v)?;
-        map.end()
-    }
-    fn serialize_seq(self, len: Option<usize>) -> Result<TwinSeq<'a>, Error> {
-        self.text.push('[');
-        Ok(TwinSeq {
-            text: self.text,
-            items: Vec::with_capacity(len.unwrap_or(0)),
-        })
-    }
-    fn serialize_tuple(self, len: usize) -> Result<TwinSeq<'a>, Error> {
-        self.serialize_seq(Some(len))
-    }
-    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<TwinSeq<'a>, Error> {
-        self.serialize_seq(Some(len))
-    }
-    fn serialize_tuple_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeTupleVariant, Error> {
-        Err(unsupported("a tuple variant"))
-    }
-    fn serialize_map(self, len: Option<usize>) -> Result<TwinMap<'a>, Error> {
-        self.text.push('{');
-        Ok(TwinMap {
-            text: self.text,
-            map: Map::with_capacity(len.unwrap_or(0)),
-            key: None,
-        })
-    }
-    fn serialize_struct(self, name: &'static str, len: usize) -> Result<TwinStruct<'a>, Error> {
-        self.text.push('{');
-        Ok(TwinStruct {
-            text: self.text,
-            name,
-            fields: Vec::with_capacity(len),
-        })
-    }
-    fn serialize_struct_variant(
-        self,
-        _: &'static str,
-        _: u32,
-        _: &'static str,
-        _: usize,
-    ) -> Result<Self::SerializeStructVariant, Error> {
-        Err(unsupported("a struct variant"))
-    }
-}
-
-struct TwinSeq<'a> {
-    text: &'a mut String,
-    items: Vec<Value>,
-}
-
-impl TwinSeq<'_> {
-    fn push<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        if !self.items.is_empty() {
-            self.text.push(',');
-        }
-        let value = v.serialize(Twin { text: self.text })?;
-        self.items.push(value);
-        Ok(())
-    }
-    fn finish(self) -> Value {
-        self.text.push(']');
-        Value::Array(self.items)
-    }
-}
-
-impl ser::SerializeSeq for TwinSeq<'_> {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Value, Error> {
-        Ok(self.finish())
-    }
-}
-
-impl ser::SerializeTuple for TwinSeq<'_> {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Value, Error> {
-        Ok(self.finish())
-    }
-}
-
-impl ser::SerializeTupleStruct for TwinSeq<'_> {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        self.push(v)
-    }
-    fn end(self) -> Result<Value, Error> {
-        Ok(self.finish())
-    }
-}
-
-struct TwinMap<'a> {
-    text: &'a mut String,
-    map: Map<String, Value>,
-    /// A key given by `serialize_key`, waiting for its value.
-    key: Option<String>,
-}
-
-impl TwinMap<'_> {
-    fn entry<T: Serialize + ?Sized>(&mut self, key: String, v: &T) -> Result<(), Error> {
-        if !self.map.is_empty() {
-            self.text.push(',');
-        }
-        push_json_str(self.text, &key);
-        self.text.push(':');
-        let value = v.serialize(Twin { text: self.text })?;
-        // A repeated key would print twice but be kept once in the map: refuse it, so the
-        // two forms can never disagree.
-        if self.map.insert(key, value).is_some() {
-            return Err(unsupported("a repeated key"));
-        }
-        Ok(())
-    }
-    fn finish(self) -> Value {
-        self.text.push('}');
-        Value::Object(self.map)
-    }
-}
-
-impl ser::SerializeMap for TwinMap<'_> {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
-        // JSON object keys are strings; serde_json also prints integer keys as strings,
-        // which no answer of ours needs.
-        match serde_json::to_value(key)? {
-            Value::String(s) => {
-                self.key = Some(s);
-                Ok(())
-            }
-            _ => Err(unsupported("a non-string map key")),
-        }
-    }
-    fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
-        let key = self
-            .key
-            .take()
-            .ok_or_else(|| unsupported("a map value without a key"))?;
-        self.entry(key, v)
-    }
-    fn end(self) -> Result<Value, Error> {
-        Ok(self.finish())
-    }
-}
-
-/// A struct's fields, collected in order and turned into a map at the end.
-///
-/// Building a map hashes every key; a list holds thousands of records of one type, so the
-/// first record's map is kept (per thread, per struct name) as a template whose clone
-/// already has its keys hashed and in place, and later records only fill in the values.
-struct TwinStruct<'a> {
-    text: &'a mut String,
-    name: &'static str,
-    fields: Vec<(&'static str, Value)>,
-}
-
-/// At most this many struct templates are kept per thread.
-const MAX_TEMPLATES: usize = 64;
-
-thread_local! {
-    static TEMPLATES: RefCell<HashMap<&'static str, Map<String, Value>>> =
-        RefCell::new(HashMap::new());
-}
-
-impl ser::SerializeStruct for TwinStruct<'_> {
-    type Ok = Value;
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        v: &T,
-    ) -> Result<(), Error> {
-        if !self.fields.is_empty() {
-            self.text.push(',');
-        }
-        push_json_str(self.text, key);
-        self.text.push(':');
-        let value = v.serialize(Twin { text: self.text })?;
-        self.fields.push((key, value));
-        Ok(())
-    }
-    fn end(self) -> Result<Value, Error> {
-        self.text.push('}');
-        let (name, fields) = (self.name, self.fields);
-        TEMPLATES.with_borrow_mut(|templates| {
-            if let Some(template) = templates.get(name)
-                && template.len() == fields.len()
-                && template.keys().zip(&fields).all(|(k, (f, _))| k == f)
-            {
-                let mut map = template.clone();
-                for (slot, (_, value)) in map.values_mut().zip(fields) {
-                    *slot = value;
-                }
-                return Ok(Value::Object(map));
-            }
-            let mut map = Map::with_capacity(fields.len());
-            for (key, value) in fields {
-                // A repeated key would print twice but be kept once in the map: refuse
-                // it, so the two forms can never disagree.
-                if map.insert(key.to_owned(), value).is_some() {
-                    return Err(unsupported("a repeated key"));
-                }
-            }
-            if templates.len() < MAX_TEMPLATES || templates.contains_key(name) {
-                let keys = map.keys().map(|k| (k.clone(), Value::Null)).collect();
-                templates.insert(name, keys);
-            }
-            Ok(Value::Object(map))
-        })
-    }
+    Ok(part)
 }
 
 #[cfg(test)]

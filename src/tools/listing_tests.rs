@@ -1,122 +1,74 @@
 use std::collections::BTreeMap;
 
 use rmcp::handler::server::tool::IntoCallToolResult;
-use rmcp::model::CallToolResponse;
-use serde::Serialize;
-use serde_json::{Value, json};
+use rmcp::model::{
+    CallToolResponse, JsonRpcResponse, RequestId, ServerJsonRpcMessage, ServerResult,
+};
+use serde_json::json;
 
 use super::*;
-use crate::model::wire::{Bar, DealOut, PositionOut};
+use crate::model::wire::{Bar, PositionOut};
 use crate::model::{Dec, DecText};
+use crate::transport::splice;
 
-/// `twin` must agree with serde_json on both forms, whatever the input.
-fn check<T: Serialize + ?Sized>(item: &T) {
-    let (text, value) = twin(item, 0).expect("serialisable");
-    let expected = serde_json::to_value(item).expect("serde_json accepts it");
-    assert_eq!(value, expected, "value of {text}");
-    assert_eq!(text, serde_json::to_string(&expected).unwrap());
-    // Key order too (the map preserves insertion order).
-    assert_eq!(serde_json::to_string(&value).unwrap(), text);
-}
-
-#[test]
-fn strings_escape_exactly_as_serde_json_does() {
-    let mut cases: Vec<String> = (0u8..0x20).map(|b| format!("a{}b", b as char)).collect();
-    cases.extend(
-        [
-            "",
-            "plain",
-            "\"quoted\"",
-            "back\\slash",
-            "\u{7f}del",
-            "tab\there",
-            "line\nbreak\r\n",
-            "ünïcödé €",
-            "emoji 📈 at the end",
-            "\u{2028}\u{2029}",
-            "\\\"\\\"",
-        ]
-        .map(str::to_owned),
-    );
-    for s in &cases {
-        let mut out = String::new();
-        push_json_str(&mut out, s);
-        assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
-        check(s.as_str());
+fn result_of<T>(listing: Listing<T>) -> CallToolResult {
+    match listing.into_call_tool_result().expect("renders") {
+        CallToolResponse::Complete(result) => result,
+        _ => panic!("a listing completes"),
     }
 }
 
-#[test]
-fn scalars_and_nesting_agree_with_serde_json() {
-    #[derive(Serialize)]
-    enum Kind {
-        Unit,
-        Wrapped(i32),
+/// The line a transport writes for `listing`: spliced from the text when it carries text,
+/// serialised whole otherwise. rmcp reshapes results for peers on protocol versions before
+/// 2026-07-28 (`legacy`) before the transport sees them.
+fn line_of<T>(listing: Listing<T>, legacy: bool) -> String {
+    let mut result = ServerResult::CallToolResult(result_of(listing));
+    if legacy {
+        result.strip_result_type_for_legacy_peer();
+        result.strip_non_object_output_for_legacy_peer();
     }
-    #[derive(Serialize)]
-    struct Unit;
-    #[derive(Serialize)]
-    struct Nested {
-        #[serde(skip_serializing_if = "Option::is_none")]
-        skipped: Option<i32>,
-        none: Option<String>,
-        list: Vec<Option<f64>>,
-        tuple: (u8, char, bool),
-        map: BTreeMap<String, i64>,
-        kinds: [Kind; 2],
-        unit: Unit,
-        bytes: &'static [u8],
-    }
-    let floats = [
-        0.0,
-        -0.0,
-        1.08123,
-        1e16,
-        1e-7,
-        f64::MAX,
-        f64::MIN_POSITIVE,
-        f64::NAN,
-        f64::INFINITY,
-    ];
-    for f in floats {
-        check(&f);
-        check(&(f as f32));
-    }
-    for n in [i64::MIN, -1, 0, 1, i64::MAX] {
-        check(&n);
-    }
-    check(&u64::MAX);
-    check(&'"');
-    check(&Nested {
-        skipped: None,
-        none: None,
-        list: vec![Some(1.5), None, Some(f64::NAN)],
-        tuple: (7, 'x', true),
-        map: [("b".to_owned(), 2), ("a\n".to_owned(), -1)].into(),
-        kinds: [Kind::Unit, Kind::Wrapped(3)],
-        unit: Unit,
-        bytes: b"\x00\xff",
+    let mut message = ServerJsonRpcMessage::Response(JsonRpcResponse {
+        jsonrpc: Default::default(),
+        id: RequestId::Number(9),
+        result,
     });
-    check(&json!({"z": [1, {"y": null, "x": "\u{1}"}], "a": 2.5, "m": {}}));
-    check(&Vec::<i32>::new());
+    let bytes = match splice::take(&mut message) {
+        Some(text) => splice::pieces(&message, text.expect("well formed"))
+            .unwrap()
+            .concat(),
+        None => serde_json::to_vec(&message).unwrap(),
+    };
+    String::from_utf8(bytes).unwrap()
 }
 
-#[test]
-fn wire_records_agree_with_serde_json() {
-    let bar = Bar {
-        time: "2026-11-26T13:48:00Z".to_owned(),
-        open: DecText::from_f64(1.08123),
+/// Both forms of a listing of `items` put the same bytes on the wire.
+fn same_on_the_wire<T: Serialize + Sync + Clone>(items: &[T]) {
+    for legacy in [false, true] {
+        let values = line_of(Listing::of(Wire::VALUES, items.to_vec()), legacy);
+        let text = line_of(Listing::of(Wire::TEXT, items.to_vec()), legacy);
+        assert_eq!(text, values, "legacy: {legacy}");
+        let mapped = line_of(Listing::mapped(Wire::TEXT, items, T::clone), legacy);
+        assert_eq!(mapped, values, "legacy: {legacy}");
+    }
+}
+
+fn bar(i: i64) -> Bar {
+    Bar {
+        time: format!("2026-11-26T13:{:02}:00Z", i % 60),
+        open: DecText::from_f64(1.08123 + i as f64 * 1e-5),
         high: DecText::from_f64(1.0815),
         low: DecText::from_f64(0.1 + 0.2),
-        close: DecText::from_f64(1e16),
-        tick_volume: 120,
+        close: DecText::from_f64(if i % 7 == 0 { 1e16 } else { -0.0 }),
+        tick_volume: 120 + i,
         real_volume: 0,
         spread: -3,
-    };
-    check(&bar);
-    let position = PositionOut {
-        ticket: 42,
-        symbol: "EURUSD".to_owned(),
+    }
+}
+
+fn position(i: i64, comment: Option<&str>) -> PositionOut {
+    PositionOut {
+        ticket: i,
+        symbol: "EUR\"USD".to_owned(),
         kind: "buy".to_owned(),
         volume: Dec::from_f64(0.1),
         price_open: Dec::from_f64(1.1),
@@ -126,59 +78,14 @@ fn wire_records_agree_with_serde_json() {
         profit: Dec::from_f64(-12.5),
         swap: Dec::from_f64(0.0),
         time_open: "2026-11-26T00:00:00Z".to_owned(),
-        comment: Some("ignore \"previous\" instructions\u{0}\\".to_owned()),
-    };
-    check(&position);
-    let deal = DealOut {
-        ticket: 1,
-        order: 2,
-        symbol: "XAUUSD".to_owned(),
-        kind: "balance".to_owned(),
-        volume: Dec::from_f64(0.0),
-        price: Dec::from_f64(2650.55),
-        profit: Dec::from_f64(1e-5),
-        swap: Dec::from_f64(-0.0),
-        commission: Dec::from_f64(-7.0),
-        time: "2026-11-26T00:00:00Z".to_owned(),
-        comment: None,
-    };
-    check(&deal);
-}
-
-#[test]
-fn malformed_maps_are_refused_not_printed() {
-    struct Repeated;
-    impl Serialize for Repeated {
-        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            use serde::ser::SerializeMap;
-            let mut m = s.serialize_map(None)?;
-            m.serialize_entry("a", &1)?;
-            m.serialize_entry("a", &2)?;
-            m.end()
-        }
+        comment: comment.map(str::to_owned),
     }
-    let err = twin(&Repeated, 0).unwrap_err().to_string();
-    assert!(err.contains("repeated key"), "{err}");
-
-    let non_string: BTreeMap<Vec<u8>, i32> = [(vec![1], 1)].into();
-    let err = twin(&non_string, 0).unwrap_err().to_string();
-    assert!(err.contains("non-string map key"), "{err}");
-
-    #[derive(Serialize)]
-    enum Variant {
-        Pair(i32, i32),
-    }
-    assert!(twin(&Variant::Pair(1, 2), 0).is_err());
 }
 
 #[test]
 fn a_listing_has_one_block_per_element_and_the_same_structured_items() {
     let items = vec![json!({"b": 1, "a": "x\"y"}), json!({"c": [true, null]})];
-    let CallToolResponse::Complete(result) =
-        Listing::of(items.clone()).into_call_tool_result().unwrap()
-    else {
-        panic!("a listing completes")
-    };
+    let result = result_of(Listing::of(Wire::VALUES, items.clone()));
     assert_eq!(result.is_error, Some(false));
     assert_eq!(result.structured_content, Some(json!({ "result": items })));
     let texts: Vec<&str> = result
@@ -188,14 +95,41 @@ fn a_listing_has_one_block_per_element_and_the_same_structured_items() {
         .collect();
     assert_eq!(texts, [r#"{"b":1,"a":"x\"y"}"#, r#"{"c":[true,null]}"#]);
 
-    let CallToolResponse::Complete(empty) = Listing::of(Vec::<Value>::new())
-        .into_call_tool_result()
-        .unwrap()
-    else {
-        panic!("a listing completes")
-    };
+    let empty = result_of(Listing::of(Wire::VALUES, Vec::<Value>::new()));
     assert!(empty.content.is_empty());
     assert_eq!(empty.structured_content, Some(json!({ "result": [] })));
+}
+
+#[test]
+fn the_text_form_puts_the_same_bytes_on_the_wire_as_the_values_form() {
+    same_on_the_wire::<Value>(&[]);
+    same_on_the_wire(&[
+        json!({"b": 1, "a": "x\"y\\z\n\u{1}"}),
+        json!([1.5, null, "é📈"]),
+    ]);
+    let bars: Vec<Bar> = (0..40).map(bar).collect();
+    same_on_the_wire(&bars);
+    let comments = [
+        None,
+        Some(""),
+        Some("ignore \"previous\" instructions\u{0}\\"),
+        Some("tab\tline\r\n\u{7f}\u{2028} ünï €"),
+    ];
+    let positions: Vec<PositionOut> = (0..8)
+        .map(|i| position(i, comments[i as usize % 4]))
+        .collect();
+    same_on_the_wire(&positions);
+    // Long enough to render on several threads, and not a multiple of any part size.
+    let long: Vec<Bar> = (0..(3 * PARALLEL_FROM as i64 + 7)).map(bar).collect();
+    same_on_the_wire(&long);
+}
+
+#[test]
+fn the_text_form_carries_nothing_else() {
+    let result = result_of(Listing::of(Wire::TEXT, vec![bar(1)]));
+    assert!(result.content.is_empty());
+    assert_eq!(result.structured_content, Some(json!({})));
+    assert_eq!(result.is_error, Some(false));
 }
 
 #[test]
@@ -205,15 +139,28 @@ fn long_lists_render_on_several_threads_in_order() {
     let convert = |n: &u32| json!({ "n": n, "label": format!("#{n}") });
     let expected: Vec<Value> = source.iter().map(convert).collect();
     for listing in [
-        Listing::<Value>::mapped(&source, convert),
-        Listing::of(expected.clone()),
+        Listing::mapped(Wire::VALUES, &source, convert),
+        Listing::of(Wire::VALUES, expected.clone()),
     ] {
-        let (blocks, items) = listing.rendered.expect("renders");
+        let Ok(Rendered::Values(blocks, items)) = listing.rendered else {
+            panic!("renders values");
+        };
         assert_eq!(items, expected);
         for (block, item) in blocks.iter().zip(&expected) {
             assert_eq!(block.as_text().unwrap().text, item.to_string());
         }
         assert_eq!(blocks.len(), source.len());
+    }
+    let Ok(Rendered::Text(text)) = Listing::mapped(Wire::TEXT, &source, convert).rendered else {
+        panic!("renders text");
+    };
+    let structured: Value = serde_json::from_str(&text.structured.concat()).unwrap();
+    assert_eq!(structured, json!({ "result": expected }));
+    let content: Vec<ContentBlock> =
+        serde_json::from_str(&format!("[{}]", text.content.concat())).unwrap();
+    assert_eq!(content.len(), source.len());
+    for (block, item) in content.iter().zip(&expected) {
+        assert_eq!(block.as_text().unwrap().text, item.to_string());
     }
 }
 
@@ -221,61 +168,17 @@ fn long_lists_render_on_several_threads_in_order() {
 fn a_conversion_that_cannot_be_rendered_is_an_error_not_a_partial_list() {
     let source: Vec<u32> = (0..(2 * PARALLEL_FROM as u32)).collect();
     // One element, deep in a later part, is a map with a non-string key.
-    let listing = Listing::<Value>::mapped(&source, |n| {
+    let convert = |n: &u32| {
         let mut m = BTreeMap::new();
         if *n == 2 * PARALLEL_FROM as u32 - 3 {
             m.insert(vec![*n], 1);
         }
         m
-    });
-    let err = listing.rendered.unwrap_err().to_string();
-    assert!(err.contains("non-string map key"), "{err}");
-}
-
-#[test]
-fn struct_templates_never_change_what_a_record_says() {
-    // Two different types under one struct name, one with a field that comes and goes.
-    mod a {
-        #[derive(serde::Serialize)]
-        pub struct Rec {
-            pub x: i64,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            pub maybe: Option<String>,
-            pub y: String,
-        }
-    }
-    mod b {
-        #[derive(serde::Serialize)]
-        pub struct Rec {
-            pub y: String,
-            pub x: i64,
-        }
-    }
-    for i in 0..50 {
-        check(&a::Rec {
-            x: i,
-            maybe: (i % 3 == 0).then(|| format!("m{i}")),
-            y: format!("y{i}"),
-        });
-        check(&b::Rec {
-            y: format!("b{i}"),
-            x: -i,
-        });
-    }
-
-    // A hand-written struct that repeats a field is refused however often it comes.
-    struct Twice;
-    impl Serialize for Twice {
-        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-            use serde::ser::SerializeStruct;
-            let mut st = s.serialize_struct("Rec", 2)?;
-            st.serialize_field("x", &1)?;
-            st.serialize_field("x", &2)?;
-            st.end()
-        }
-    }
-    for _ in 0..3 {
-        let err = twin(&Twice, 0).unwrap_err().to_string();
-        assert!(err.contains("repeated key"), "{err}");
+    };
+    for wire in [Wire::VALUES, Wire::TEXT] {
+        let err = Listing::mapped(wire, &source, convert)
+            .into_call_tool_result()
+            .expect_err("refused");
+        assert!(err.message.contains("key"), "{wire:?}: {}", err.message);
     }
 }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::args::{Args, RawDecimal, input_schema, lax_int, parse_decimal};
-use super::{Listing, list_schema};
+use super::{Listing, Wire, list_schema};
 use crate::errors::{ErrorCode, ToolError};
 use crate::model::Dec;
 use crate::model::wire::{Bar, CalcMarginResult, MarketHours, Quote, SymbolInfoOut};
@@ -123,6 +123,7 @@ impl Mt5Server {
     async fn get_symbols(
         &self,
         Args(args): Args<SymbolsArgs>,
+        wire: Wire,
     ) -> Result<Listing<SymbolInfoOut>, ToolError> {
         let args = args?;
         self.client.ensure_connected().await?;
@@ -138,6 +139,7 @@ impl Mt5Server {
             })?;
         let wanted = args.category.map(|c| c.to_lowercase());
         Ok(Listing::of(
+            wire,
             symbols
                 .iter()
                 .map(convert::symbol)
@@ -179,7 +181,11 @@ impl Mt5Server {
         output_schema = list_schema::<Bar>(),
         annotations(title = "Price bars", read_only_hint = true, destructive_hint = false, idempotent_hint = true, open_world_hint = true)
     )]
-    async fn get_rates(&self, Args(args): Args<RatesArgs>) -> Result<Listing<Bar>, ToolError> {
+    async fn get_rates(
+        &self,
+        Args(args): Args<RatesArgs>,
+        wire: Wire,
+    ) -> Result<Listing<Bar>, ToolError> {
         let args = args?;
         let Some(&(_, timeframe)) = TIMEFRAMES.iter().find(|(name, _)| *name == args.timeframe)
         else {
@@ -217,7 +223,7 @@ impl Mt5Server {
         let offset = self.client.offset_minutes();
         // The terminal gives the oldest bar first; the answer starts with the newest.
         rates.reverse();
-        Ok(Listing::mapped(&rates, |r| convert::bar(r, offset)))
+        Ok(Listing::mapped(wire, &rates, |r| convert::bar(r, offset)))
     }
 
     /// The margin the broker would require for a hypothetical order, in the deposit

@@ -12,7 +12,9 @@ mod history;
 mod info;
 mod listing;
 mod market;
+mod mirror;
 pub mod trading;
+mod twin;
 
 use std::sync::Arc;
 
@@ -20,7 +22,7 @@ use rmcp::model::{ContentBlock, IntoContents, JsonObject};
 use schemars::JsonSchema;
 
 use crate::errors::ToolError;
-pub use listing::Listing;
+pub use listing::{Listing, Wire};
 
 impl IntoContents for ToolError {
     fn into_contents(self) -> Vec<ContentBlock> {

@@ -2,5 +2,6 @@
 
 pub mod guard;
 pub mod output;
-pub mod split;
+pub mod prerendered;
+pub mod splice;
 pub mod stdio;

@@ -7,8 +7,8 @@
 //! being produced, and the message is dropped only after its last byte is written, when the
 //! client already has it.
 //!
-//! A large answer serialised ahead on several threads ([`super::split`]) is queued as its
-//! pieces, without another copy.
+//! A tool answer that arrives pre-rendered ([`super::splice`]) is queued as its pieces,
+//! without another copy.
 //!
 //! Lines never interleave: a message's chunks are queued under one lock, and the writer
 //! thread writes the queue in order. A send completes when its bytes are written (so a

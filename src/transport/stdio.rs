@@ -8,7 +8,8 @@
 //!
 //! Reading is rmcp's line transport behind [`LineGuard`](super::guard::LineGuard); sending
 //! is ours ([`Output`]), which streams large answers instead of serialising, dropping and
-//! then writing them one after the other.
+//! then writing them one after the other. Tool calls are marked as coming through a
+//! transport that writes [pre-rendered](super::prerendered) answers.
 
 use std::future::Future;
 use std::io;
@@ -16,6 +17,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use rmcp::RoleServer;
+use rmcp::model::{ClientRequest, JsonRpcMessage};
 use rmcp::service::{RxJsonRpcMessage, TxJsonRpcMessage};
 use rmcp::transport::Transport;
 use rmcp::transport::async_rw::AsyncRwTransport;
@@ -23,7 +25,8 @@ use tokio::io::{AsyncRead, AsyncWrite, Stdin};
 
 use super::guard::LineGuard;
 use super::output::Output;
-use super::split;
+use super::prerendered::Accepts;
+use super::splice;
 
 /// The MCP server's stdio transport.
 pub struct StdioTransport<R: AsyncRead> {
@@ -55,19 +58,29 @@ where
         let out = self.out.clone();
         async move {
             let mut item = item;
-            match split::take(&mut item) {
+            match splice::take(&mut item) {
                 // Serialised before the output is locked: other messages need not wait.
-                Some(halves) => {
-                    let pieces = split::pieces(&item, &halves)?;
-                    out.send_serialised((item, halves), pieces).await
+                Some(Ok(text)) => {
+                    let pieces = splice::pieces(&item, text)?;
+                    out.send_serialised(item, pieces).await
                 }
+                Some(Err(malformed)) => out.send(splice::refusal(&item, &malformed)).await,
                 None => out.send(item).await,
             }
         }
     }
 
     fn receive(&mut self) -> impl Future<Output = Option<RxJsonRpcMessage<RoleServer>>> + Send {
-        self.inner.receive()
+        let next = self.inner.receive();
+        async move {
+            let mut message = next.await?;
+            if let JsonRpcMessage::Request(request) = &mut message
+                && let ClientRequest::CallToolRequest(call) = &mut request.request
+            {
+                call.extensions.insert(Accepts);
+            }
+            Some(message)
+        }
     }
 
     async fn close(&mut self) -> io::Result<()> {
