@@ -4,7 +4,8 @@
 //! Results: single records are `Result<Json<T>, ToolError>` (structuredContent plus a text
 //! copy; spelled out in each signature because rmcp derives the output schema from it); lists are
 //! [`Listing`] (structuredContent `{"result": [...]}` and one text block per element, as
-//! upstream sends them); every error is `isError: true` with one text block holding
+//! upstream sends them; list handlers take a [`Wire`] argument, which says whether the
+//! transport takes the list pre-rendered as text); every error is `isError: true` with one text block holding
 //! `{"error": ErrorDetail}` (DESIGN §3.1).
 
 pub mod args;
