@@ -254,6 +254,9 @@ class Mt5Session:
         items = sc["result"]
         assert isinstance(items, list)
         assert len(texts) == len(items), f"{name}: {len(texts)} text blocks for {len(items)} elements"
+        # The server hands list answers to its stdio writer pre-rendered under a private
+        # `_meta` key; none of that may reach the client.
+        assert result.meta is None, f"{name}: unexpected _meta {result.meta!r}"
         for i, (text, item) in enumerate(zip(texts, items)):
             assert json.loads(text) == item, f"{name}: text block {i} differs from result[{i}]"
         return items
