@@ -10,10 +10,13 @@
 
 use std::borrow::Cow;
 use std::str::FromStr;
+use std::time::Duration;
 
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::{Serialize, Serializer};
+
+use crate::logging::Throttle;
 
 /// Renders a double as upstream does (see the module docs).
 pub fn render_f64(value: f64) -> String {
@@ -74,10 +77,16 @@ pub fn dec_from_f64(value: f64) -> Decimal {
         Err(_) => match Decimal::from_scientific(&format!("{value:e}")) {
             Ok(d) => d,
             Err(_) => {
-                tracing::warn!(
-                    value,
-                    "terminal reported a number outside the decimal range"
-                );
+                static WARNINGS: Throttle = Throttle::new(Duration::from_secs(60));
+                if let Some(held_back) = WARNINGS.admit() {
+                    tracing::warn!(
+                        value,
+                        held_back,
+                        "terminal reported a number outside the decimal range (NaN, infinite or \
+                         huge); it is shown as 0 (at most one such warning a minute, held_back \
+                         counts the others)"
+                    );
+                }
                 Decimal::ZERO
             }
         },
