@@ -22,6 +22,19 @@ fn version_prints_the_crate_version() {
 }
 
 #[test]
+fn a_client_that_leaves_before_initializing_ends_the_server_cleanly() {
+    let sb = Sandbox::new("");
+    let out = run(&sb, &["serve"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "nothing on stdout");
+}
+
+#[test]
 fn unknown_commands_and_bad_flags_exit_2_with_usage_on_stderr() {
     let sb = Sandbox::new("");
     for args in [

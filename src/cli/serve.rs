@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use rmcp::ServiceExt;
+use rmcp::service::ServerInitializeError;
 
 use super::{ServeArgs, Transport};
 use crate::config::{self, CliOverrides, EnvSnapshot, LoadOptions};
@@ -88,7 +89,16 @@ async fn serve_stdio(
     };
     let policy = Arc::new(PolicyEngine::new(handle.clone()));
     let server = Mt5Server::with_policy(client.clone(), handle, Arc::clone(&policy));
-    let running = server.serve(transport).await?;
+    let running = match server.serve(transport).await {
+        Ok(running) => running,
+        // A client that goes away before it says hello (a launch cancelled, a probe that
+        // only checks the command starts) ends the session like any other disconnect.
+        Err(ServerInitializeError::ConnectionClosed(_)) => {
+            tracing::info!("the client closed the connection before initializing");
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    };
     if config.mt5.eager_connect {
         client.start_boot();
     }
