@@ -9,6 +9,7 @@
 //! same bytes on the wire (a test checks it). Long lists render on several threads.
 
 use std::marker::PhantomData;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::OnceLock;
 
 use rmcp::handler::server::common::FromContextPart;
@@ -231,32 +232,49 @@ const PARALLEL_FROM: usize = 1024;
 /// At most this many threads render one list.
 const MAX_THREADS: usize = 4;
 
-/// The parts of the answer, in order.
+/// The parts of the answer, in order. A conversion that panics makes the list an error
+/// (the call is answered), on whichever thread it runs.
 fn render<S: Sync, P: Part>(source: &[S], convert: &impl Element<S>) -> Result<Vec<P>, Error> {
     static CORES: OnceLock<usize> = OnceLock::new();
     let threads = *CORES.get_or_init(|| {
         std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_THREADS))
     });
     if threads < 2 || source.len() < PARALLEL_FROM {
-        return Ok(vec![render_part(source, convert, false)?]);
+        return Ok(vec![guarded(source, convert, false)?]);
     }
     let size = source.len().div_ceil(threads);
     std::thread::scope(|scope| {
         let mut chunks = source.chunks(size);
         let first = chunks.next().unwrap_or_default();
         let others: Vec<_> = chunks
-            .map(|chunk| scope.spawn(move || render_part(chunk, convert, true)))
+            .map(|chunk| {
+                let spawned = std::thread::Builder::new()
+                    .name("render".to_owned())
+                    .spawn_scoped(scope, move || render_part(chunk, convert, true));
+                (chunk, spawned)
+            })
             .collect();
-        let mut parts = Vec::with_capacity(others.len() + 1);
-        parts.push(render_part(first, convert, false)?);
-        for other in others {
-            let part = other
-                .join()
-                .map_err(|_| ser::Error::custom("a rendering thread panicked"))??;
-            parts.push(part);
+        let mut parts = vec![guarded(first, convert, false)];
+        // Every thread is joined, even after an error: an unjoined thread that panicked
+        // would make the scope panic.
+        for (chunk, spawned) in others {
+            parts.push(match spawned {
+                Ok(thread) => thread.join().unwrap_or_else(|_| Err(panicked())),
+                // No thread to be had: this one renders the part.
+                Err(_) => guarded(chunk, convert, true),
+            });
         }
-        Ok(parts)
+        parts.into_iter().collect()
     })
+}
+
+fn guarded<S, P: Part>(chunk: &[S], convert: &impl Element<S>, after: bool) -> Result<P, Error> {
+    catch_unwind(AssertUnwindSafe(|| render_part(chunk, convert, after)))
+        .unwrap_or_else(|_| Err(panicked()))
+}
+
+fn panicked() -> Error {
+    ser::Error::custom("rendering the list panicked")
 }
 
 fn render_part<S, P: Part>(

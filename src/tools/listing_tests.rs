@@ -182,3 +182,22 @@ fn a_conversion_that_cannot_be_rendered_is_an_error_not_a_partial_list() {
         assert!(err.message.contains("key"), "{wire:?}: {}", err.message);
     }
 }
+
+#[test]
+fn a_conversion_that_panics_is_an_error_not_a_lost_answer() {
+    for len in [10, 3 * PARALLEL_FROM as u32] {
+        let source: Vec<u32> = (0..len).collect();
+        // Once in the first part (this thread), once in the last (a helper thread).
+        for bad in [1, len - 2] {
+            for wire in [Wire::VALUES, Wire::TEXT] {
+                let err = Listing::mapped(wire, &source, |n: &u32| {
+                    assert!(*n != bad, "conversion failed on {n}");
+                    *n
+                })
+                .into_call_tool_result()
+                .expect_err("refused");
+                assert!(err.message.contains("panicked"), "{}", err.message);
+            }
+        }
+    }
+}

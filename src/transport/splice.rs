@@ -51,9 +51,13 @@ pub fn pieces(message: &ServerJsonRpcMessage, text: Prerendered) -> io::Result<V
     Ok(pieces)
 }
 
-/// The error answer sent instead of a malformed pre-rendered one: the client learns the
-/// call failed rather than getting an empty list.
-pub fn refusal(message: &ServerJsonRpcMessage, why: &Malformed) -> ServerJsonRpcMessage {
+/// The error answer sent instead of a pre-rendered one that is malformed or cannot be
+/// spliced: the client learns the call failed rather than getting an empty list or no
+/// answer at all.
+pub fn refusal(
+    message: &ServerJsonRpcMessage,
+    why: &dyn std::fmt::Display,
+) -> ServerJsonRpcMessage {
     tracing::error!(error = %why, "refusing to write a tool answer");
     let id = match message {
         ServerJsonRpcMessage::Response(response) => Some(response.id.clone()),

@@ -60,10 +60,11 @@ where
             let mut item = item;
             match splice::take(&mut item) {
                 // Serialised before the output is locked: other messages need not wait.
-                Some(Ok(text)) => {
-                    let pieces = splice::pieces(&item, text)?;
-                    out.send_serialised(item, pieces).await
-                }
+                Some(Ok(text)) => match splice::pieces(&item, text) {
+                    Ok(pieces) => out.send_serialised(item, pieces).await,
+                    // The client still gets an answer to its request.
+                    Err(e) => out.send(splice::refusal(&item, &e)).await,
+                },
                 Some(Err(malformed)) => out.send(splice::refusal(&item, &malformed)).await,
                 None => out.send(item).await,
             }
