@@ -13,8 +13,11 @@
 //! it, so it cannot be matched to the wrong answer or outlive it. A tool only renders this
 //! way when the transport asked for it, and only our own transports ask, so the private key
 //! never reaches a client; anything that reads a `CallToolResult` between the tool and the
-//! transport sees empty `content` and an empty `structuredContent` object. Nothing in this server
-//! does.
+//! transport sees empty `content` and an empty `structuredContent` object. Nothing in this
+//! server does.
+//!
+//! Only a plain `tools/call` response is spliced. Should tool calls ever run as MCP tasks
+//! (their results then travel in other messages), a transport must not mark those calls.
 
 use rmcp::model::{CallToolResult, MetaObject};
 use serde_json::{Map, Value};
